@@ -1,0 +1,182 @@
+//! The single-slot latest-frame buffer: exactly one encoded JPEG per stream.
+//!
+//! A source thread publishes into [`LatestFrame`]; every HTTP client watches it and is handed the
+//! newest frame whenever its socket can take more. Publishing replaces the slot in O(1) whatever
+//! the number of clients; a slow client skips frames, nothing is ever queued. Frames are shared
+//! by reference count: every client sends the same bytes.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+
+use bytes::Bytes;
+use tokio::sync::watch;
+
+/// What a frame shows: live pictures from the source, or the "stream is down" placeholder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FrameKind {
+    Live,
+    Placeholder,
+}
+
+/// One encoded frame, immutable once published.
+#[derive(Debug)]
+pub struct Frame {
+    /// A complete JPEG (SOI … EOI).
+    pub jpeg: Bytes,
+    /// Monotonic per stream, assigned by [`LatestFrame::publish`]; never repeats, never goes back,
+    /// also across source restarts.
+    pub seq: u64,
+    /// Wall-clock capture time (sent as `X-Timestamp`, used for latency measurement).
+    pub captured_at: SystemTime,
+    /// Monotonic publish time, for "last frame age" and stall detection.
+    pub published_at: Instant,
+    /// Picture size in pixels (0 when unknown, e.g. an unparsed upstream JPEG).
+    pub width: u32,
+    pub height: u32,
+    pub kind: FrameKind,
+}
+
+impl Frame {
+    /// Capture time as seconds since the Unix epoch, with microseconds (the `X-Timestamp` value).
+    pub fn timestamp_secs(&self) -> f64 {
+        self.captured_at
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map(|d| d.as_secs_f64())
+            .unwrap_or(0.0)
+    }
+}
+
+/// A frame ready to publish; the slot assigns sequence number and publish time.
+#[derive(Debug, Clone)]
+pub struct NewFrame {
+    pub jpeg: Bytes,
+    pub captured_at: SystemTime,
+    pub width: u32,
+    pub height: u32,
+    pub kind: FrameKind,
+}
+
+/// The latest-frame slot of one stream. Cheap to clone (all clones share the slot).
+#[derive(Clone)]
+pub struct LatestFrame {
+    tx: Arc<watch::Sender<Option<Arc<Frame>>>>,
+    next_seq: Arc<AtomicU64>,
+    /// Milliseconds since `created` of the last explicit demand (snapshot request or stream client).
+    last_demand_ms: Arc<AtomicU64>,
+    created: Instant,
+}
+
+impl Default for LatestFrame {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl LatestFrame {
+    pub fn new() -> Self {
+        let (tx, _rx) = watch::channel(None);
+        Self {
+            tx: Arc::new(tx),
+            next_seq: Arc::new(AtomicU64::new(1)),
+            last_demand_ms: Arc::new(AtomicU64::new(0)),
+            created: Instant::now(),
+        }
+    }
+
+    /// Replaces the slot's frame. O(1): wakes the watchers, copies nothing.
+    pub fn publish(&self, frame: NewFrame) -> Arc<Frame> {
+        let seq = self.next_seq.fetch_add(1, Ordering::Relaxed);
+        let frame = Arc::new(Frame {
+            jpeg: frame.jpeg,
+            seq,
+            captured_at: frame.captured_at,
+            published_at: Instant::now(),
+            width: frame.width,
+            height: frame.height,
+            kind: frame.kind,
+        });
+        self.tx.send_replace(Some(frame.clone()));
+        frame
+    }
+
+    /// The newest frame, if any was published yet.
+    pub fn latest(&self) -> Option<Arc<Frame>> {
+        self.tx.borrow().clone()
+    }
+
+    /// A receiver for async watchers (stream bodies, snapshot waits).
+    pub fn subscribe(&self) -> watch::Receiver<Option<Arc<Frame>>> {
+        self.tx.subscribe()
+    }
+
+    /// Number of live subscribers (stream clients and waiting snapshots).
+    pub fn watchers(&self) -> usize {
+        self.tx.receiver_count()
+    }
+
+    /// Records that someone asked for a frame now (used by idle mode).
+    pub fn note_demand(&self) {
+        // +1 so that a demand in the very first millisecond is not read as "never".
+        let ms = self.created.elapsed().as_millis() as u64 + 1;
+        self.last_demand_ms.fetch_max(ms, Ordering::Relaxed);
+    }
+
+    /// True when a client is watching or a frame was asked for within `window`.
+    pub fn in_demand(&self, window: std::time::Duration) -> bool {
+        if self.watchers() > 0 {
+            return true;
+        }
+        let last = self.last_demand_ms.load(Ordering::Relaxed);
+        let now = self.created.elapsed().as_millis() as u64;
+        last != 0 && now.saturating_sub(last) <= window.as_millis() as u64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn new_frame(n: u8) -> NewFrame {
+        NewFrame {
+            jpeg: Bytes::from(vec![n; 4]),
+            captured_at: SystemTime::now(),
+            width: 1,
+            height: 1,
+            kind: FrameKind::Live,
+        }
+    }
+
+    #[test]
+    fn publish_keeps_only_the_newest_and_numbers_strictly_increase() {
+        let slot = LatestFrame::new();
+        assert!(slot.latest().is_none());
+        let a = slot.publish(new_frame(1));
+        let b = slot.publish(new_frame(2));
+        assert!(b.seq > a.seq);
+        let latest = slot.latest().unwrap();
+        assert_eq!(latest.seq, b.seq);
+        assert_eq!(&latest.jpeg[..], &[2, 2, 2, 2]);
+    }
+
+    #[tokio::test]
+    async fn watchers_see_the_newest_frame_not_a_queue() {
+        let slot = LatestFrame::new();
+        let mut rx = slot.subscribe();
+        for n in 0..10 {
+            slot.publish(new_frame(n));
+        }
+        rx.changed().await.unwrap();
+        let got = rx.borrow_and_update().clone().unwrap();
+        assert_eq!(got.jpeg[0], 9);
+        assert!(!rx.has_changed().unwrap());
+    }
+
+    #[test]
+    fn demand_window() {
+        let slot = LatestFrame::new();
+        assert!(!slot.in_demand(std::time::Duration::from_secs(5)));
+        let _rx = slot.subscribe();
+        assert!(slot.in_demand(std::time::Duration::from_secs(5)));
+    }
+}

@@ -19,6 +19,7 @@
 //! - [`app`]: wires source → slot → http and shuts them down in order.
 
 pub mod app;
+pub mod canvas;
 pub mod config;
 pub mod encoder;
 pub mod frame;

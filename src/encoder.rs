@@ -1,0 +1,326 @@
+//! Raw frames → JPEG with libjpeg-turbo (crate `turbojpeg`).
+//!
+//! Owns the JPEG encoding stage. Input is a [`RawFrame`]: RGB888, BGR888 (packed, with a row
+//! stride), I420 (three planes) or NV12 (Y plane + interleaved UV plane), each with strides as
+//! cameras deliver them. YUV input is compressed from its planes directly
+//! (`tj3CompressFromYUVPlanes8`), never converted to RGB; NV12's interleaved chroma is split into
+//! two planes in buffers kept by the encoder. The compressed output goes into a worst-case sized
+//! buffer that is reused, so the only allocation per frame is the returned [`Bytes`].
+
+use bytes::Bytes;
+use serde::Deserialize;
+use turbojpeg::{Compressor, Image, OutputBuf, Subsamp, YuvPlanesImage};
+
+/// Pixel layouts a source can hand to the encoder. Names follow libcamera's formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PixelFormat {
+    /// 3 bytes per pixel, R G B in memory order.
+    Rgb888,
+    /// 3 bytes per pixel, B G R in memory order.
+    Bgr888,
+    /// Planar 4:2:0: Y, then U (Cb), then V (Cr), chroma planes half size in both directions.
+    Yuv420,
+    /// Semi-planar 4:2:0: Y plane, then one plane of interleaved U/V pairs.
+    Nv12,
+}
+
+impl PixelFormat {
+    pub const ALL: [PixelFormat; 4] = [Self::Rgb888, Self::Bgr888, Self::Yuv420, Self::Nv12];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Rgb888 => "rgb888",
+            Self::Bgr888 => "bgr888",
+            Self::Yuv420 => "yuv420",
+            Self::Nv12 => "nv12",
+        }
+    }
+
+    /// Number of planes a frame of this format carries.
+    pub fn planes(self) -> usize {
+        match self {
+            Self::Rgb888 | Self::Bgr888 => 1,
+            Self::Yuv420 => 3,
+            Self::Nv12 => 2,
+        }
+    }
+
+    /// The tightest row stride (bytes) of each plane for a `width`-pixel-wide image.
+    pub fn min_strides(self, width: usize) -> [usize; 3] {
+        let half = width.div_ceil(2);
+        match self {
+            Self::Rgb888 | Self::Bgr888 => [width * 3, 0, 0],
+            Self::Yuv420 => [width, half, half],
+            Self::Nv12 => [width, half * 2, 0],
+        }
+    }
+
+    /// Rows of each plane for a `height`-pixel-high image.
+    pub fn plane_rows(self, height: usize) -> [usize; 3] {
+        let half = height.div_ceil(2);
+        match self {
+            Self::Rgb888 | Self::Bgr888 => [height, 0, 0],
+            Self::Yuv420 => [height, half, half],
+            Self::Nv12 => [height, half, 0],
+        }
+    }
+}
+
+/// JPEG chroma subsampling for RGB input (YUV input keeps its own 4:2:0).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+pub enum Subsampling {
+    #[serde(rename = "444")]
+    S444,
+    #[serde(rename = "422")]
+    S422,
+    #[default]
+    #[serde(rename = "420")]
+    S420,
+    #[serde(rename = "gray")]
+    Gray,
+}
+
+impl Subsampling {
+    fn to_turbo(self) -> Subsamp {
+        match self {
+            Self::S444 => Subsamp::None,
+            Self::S422 => Subsamp::Sub2x1,
+            Self::S420 => Subsamp::Sub2x2,
+            Self::Gray => Subsamp::Gray,
+        }
+    }
+}
+
+/// One plane of a raw frame: its bytes and row stride in bytes.
+#[derive(Debug, Clone, Copy)]
+pub struct Plane<'a> {
+    pub data: &'a [u8],
+    pub stride: usize,
+}
+
+/// A raw frame borrowed from a source's buffer (a mapped camera buffer, a test pattern).
+#[derive(Debug, Clone, Copy)]
+pub struct RawFrame<'a> {
+    pub format: PixelFormat,
+    pub width: usize,
+    pub height: usize,
+    /// `format.planes()` entries are used; the rest are ignored.
+    pub planes: [Plane<'a>; 3],
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EncodeError {
+    #[error("JPEG quality {0} is outside 1..=100")]
+    BadQuality(u8),
+    #[error("{format:?} frame {width}x{height}: plane {plane} is too small ({got} bytes, stride {stride}; need {need})")]
+    ShortPlane {
+        format: PixelFormat,
+        width: usize,
+        height: usize,
+        plane: usize,
+        got: usize,
+        stride: usize,
+        need: usize,
+    },
+    #[error("{format:?} frame {width}x{height}: plane {plane} stride {stride} is below the row size {min}")]
+    BadStride {
+        format: PixelFormat,
+        width: usize,
+        height: usize,
+        plane: usize,
+        stride: usize,
+        min: usize,
+    },
+    #[error("empty frame ({width}x{height})")]
+    Empty { width: usize, height: usize },
+    #[error("libjpeg-turbo: {0}")]
+    Turbo(#[from] turbojpeg::Error),
+}
+
+/// Quality and subsampling of the JPEGs a stream produces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EncoderSettings {
+    /// 1..=100.
+    pub quality: u8,
+    pub subsampling: Subsampling,
+}
+
+impl Default for EncoderSettings {
+    fn default() -> Self {
+        Self {
+            quality: 80,
+            subsampling: Subsampling::S420,
+        }
+    }
+}
+
+/// A reusable JPEG encoder. One per encoding thread (`Compressor` is not `Sync`).
+pub struct Encoder {
+    compressor: Compressor,
+    settings: EncoderSettings,
+    /// Worst-case sized compressed output, reused across frames.
+    out: Vec<u8>,
+    /// NV12 chroma split into U and V planes, reused across frames.
+    u: Vec<u8>,
+    v: Vec<u8>,
+}
+
+impl Encoder {
+    pub fn new(settings: EncoderSettings) -> Result<Self, EncodeError> {
+        if !(1..=100).contains(&settings.quality) {
+            return Err(EncodeError::BadQuality(settings.quality));
+        }
+        let mut compressor = Compressor::new()?;
+        compressor.set_quality(settings.quality as i32)?;
+        compressor.set_subsamp(settings.subsampling.to_turbo())?;
+        Ok(Self {
+            compressor,
+            settings,
+            out: Vec::new(),
+            u: Vec::new(),
+            v: Vec::new(),
+        })
+    }
+
+    pub fn settings(&self) -> EncoderSettings {
+        self.settings
+    }
+
+    /// Encodes one frame. The returned bytes are the only per-frame allocation.
+    pub fn encode(&mut self, frame: &RawFrame) -> Result<Bytes, EncodeError> {
+        check_frame(frame)?;
+        let (w, h) = (frame.width, frame.height);
+        let len = match frame.format {
+            PixelFormat::Rgb888 | PixelFormat::Bgr888 => {
+                let subsamp = self.settings.subsampling.to_turbo();
+                self.compressor.set_subsamp(subsamp)?;
+                grow(&mut self.out, turbojpeg::compressed_buf_len(w, h, subsamp)?);
+                let image = Image {
+                    pixels: frame.planes[0].data,
+                    width: w,
+                    pitch: frame.planes[0].stride,
+                    height: h,
+                    format: if frame.format == PixelFormat::Rgb888 {
+                        turbojpeg::PixelFormat::RGB
+                    } else {
+                        turbojpeg::PixelFormat::BGR
+                    },
+                };
+                let mut out = OutputBuf::borrowed(&mut self.out);
+                self.compressor.compress(image, &mut out)?;
+                out.len()
+            }
+            PixelFormat::Yuv420 => {
+                let [y, u, v] = frame.planes;
+                let image = yuv_planes(w, h, y, u.data, u.stride, v.data, v.stride);
+                compress_planes(&mut self.compressor, &mut self.out, &image)?
+            }
+            PixelFormat::Nv12 => {
+                let [y, uv, _] = frame.planes;
+                let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
+                split_chroma(uv, cw, ch, &mut self.u, &mut self.v);
+                let image = yuv_planes(w, h, y, &self.u, cw, &self.v, cw);
+                compress_planes(&mut self.compressor, &mut self.out, &image)?
+            }
+        };
+        Ok(Bytes::copy_from_slice(&self.out[..len]))
+    }
+}
+
+/// Compresses 4:2:0 planes into `out` (grown to the worst case once); returns the JPEG length.
+fn compress_planes(
+    compressor: &mut Compressor,
+    out: &mut Vec<u8>,
+    image: &YuvPlanesImage<&[u8]>,
+) -> Result<usize, EncodeError> {
+    grow(
+        out,
+        turbojpeg::compressed_buf_len(image.width, image.height, Subsamp::Sub2x2)?,
+    );
+    let mut buf = OutputBuf::borrowed(out);
+    compressor.compress_yuv_planes(image, &mut buf)?;
+    Ok(buf.len())
+}
+
+fn yuv_planes<'a>(
+    w: usize,
+    h: usize,
+    y: Plane<'a>,
+    u: &'a [u8],
+    u_stride: usize,
+    v: &'a [u8],
+    v_stride: usize,
+) -> YuvPlanesImage<&'a [u8]> {
+    YuvPlanesImage {
+        y_plane: y.data,
+        u_plane: u,
+        v_plane: v,
+        width: w,
+        height: h,
+        y_stride: y.stride,
+        u_stride,
+        v_stride,
+        subsamp: Subsamp::Sub2x2,
+    }
+}
+
+fn grow(buf: &mut Vec<u8>, len: usize) {
+    if buf.len() < len {
+        buf.resize(len, 0);
+    }
+}
+
+/// Splits NV12's interleaved UV rows into tight U and V planes (`cw`×`ch`).
+fn split_chroma(uv: Plane, cw: usize, ch: usize, u: &mut Vec<u8>, v: &mut Vec<u8>) {
+    u.resize(cw * ch, 0);
+    v.resize(cw * ch, 0);
+    for row in 0..ch {
+        let src = &uv.data[row * uv.stride..row * uv.stride + cw * 2];
+        let (du, dv) = (&mut u[row * cw..][..cw], &mut v[row * cw..][..cw]);
+        for ((pair, pu), pv) in src.chunks_exact(2).zip(du).zip(dv) {
+            *pu = pair[0];
+            *pv = pair[1];
+        }
+    }
+}
+
+/// Checks strides and plane sizes so libjpeg-turbo never reads past a buffer.
+fn check_frame(frame: &RawFrame) -> Result<(), EncodeError> {
+    let (width, height, format) = (frame.width, frame.height, frame.format);
+    if width == 0 || height == 0 {
+        return Err(EncodeError::Empty { width, height });
+    }
+    let mins = format.min_strides(width);
+    let rows = format.plane_rows(height);
+    for plane in 0..format.planes() {
+        let p = frame.planes[plane];
+        if p.stride < mins[plane] {
+            return Err(EncodeError::BadStride {
+                format,
+                width,
+                height,
+                plane,
+                stride: p.stride,
+                min: mins[plane],
+            });
+        }
+        let need = p.stride * (rows[plane] - 1) + mins[plane];
+        if p.data.len() < need {
+            return Err(EncodeError::ShortPlane {
+                format,
+                width,
+                height,
+                plane,
+                got: p.data.len(),
+                stride: p.stride,
+                need,
+            });
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+#[path = "encoder_tests.rs"]
+mod tests;

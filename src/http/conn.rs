@@ -1,0 +1,132 @@
+//! Per-connection transport: socket options and the write timeout.
+//!
+//! Left alone, Linux lets a TCP send buffer grow to megabytes (~100 frames), so a slow client
+//! would be fed frames from long ago. `TCP_NOTSENT_LOWAT` makes the socket report "writable" only
+//! when the bytes not yet sent fall below a small threshold, and an optional small `SO_SNDBUF`
+//! caps the rest; together with hyper's one-frame write buffer, a frame is chosen only when the
+//! client has drained the previous one. [`TimeoutStream`] drops a client whose socket has not
+//! accepted a byte for `write_timeout` (a stalled peer must not pin a connection forever).
+
+use std::future::Future;
+use std::io;
+use std::os::fd::AsRawFd;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+use tokio::time::{Instant, Sleep};
+
+/// Applies the latency-bounding socket options to an accepted client socket.
+pub fn tune_socket(stream: &TcpStream, send_buffer: usize, notsent_lowat: usize) -> io::Result<()> {
+    stream.set_nodelay(true)?;
+    let sock = socket2::SockRef::from(stream);
+    if send_buffer > 0 {
+        sock.set_send_buffer_size(send_buffer)?;
+    }
+    if notsent_lowat > 0 {
+        let value = libc::c_int::try_from(notsent_lowat).unwrap_or(libc::c_int::MAX);
+        // SAFETY: a valid fd, a c_int option value of the right size.
+        let rc = unsafe {
+            libc::setsockopt(
+                stream.as_raw_fd(),
+                libc::IPPROTO_TCP,
+                libc::TCP_NOTSENT_LOWAT,
+                (&value as *const libc::c_int).cast(),
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            )
+        };
+        if rc != 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+/// A TCP stream whose writes fail with `TimedOut` once a write has been blocked for `timeout`.
+pub struct TimeoutStream {
+    inner: TcpStream,
+    timeout: Duration,
+    /// Armed while a write is blocked; disarmed by any progress.
+    deadline: Option<Pin<Box<Sleep>>>,
+}
+
+impl TimeoutStream {
+    pub fn new(inner: TcpStream, timeout: Duration) -> Self {
+        Self {
+            inner,
+            timeout,
+            deadline: None,
+        }
+    }
+
+    fn on_write<T>(
+        &mut self,
+        cx: &mut Context<'_>,
+        res: Poll<io::Result<T>>,
+    ) -> Poll<io::Result<T>> {
+        match res {
+            Poll::Pending => {
+                let timeout = self.timeout;
+                let deadline = self.deadline.get_or_insert_with(|| {
+                    Box::pin(tokio::time::sleep_until(Instant::now() + timeout))
+                });
+                if deadline.as_mut().poll(cx).is_ready() {
+                    return Poll::Ready(Err(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        "client accepted no data within the write timeout",
+                    )));
+                }
+                Poll::Pending
+            }
+            ready => {
+                self.deadline = None;
+                ready
+            }
+        }
+    }
+}
+
+impl AsyncRead for TimeoutStream {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for TimeoutStream {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let res = Pin::new(&mut self.inner).poll_write(cx, buf);
+        self.on_write(cx, res)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let res = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        self.on_write(cx, res)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let res = Pin::new(&mut self.inner).poll_flush(cx);
+        self.on_write(cx, res)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}

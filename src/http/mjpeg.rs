@@ -1,0 +1,288 @@
+//! The multipart/x-mixed-replace body of one stream client.
+//!
+//! [`MjpegBody`] is polled by hyper only when the connection can take more data (the write
+//! buffer is capped at one frame and the socket has `TCP_NOTSENT_LOWAT`), and then hands out the
+//! newest frame of the slot: a slow client skips frames, nothing queues. Each part carries
+//! `Content-Type`, `Content-Length` and `X-Timestamp`, and the boundary is written right after
+//! the JPEG (Chrome shows a frame only once the next boundary arrives). While the source is idle
+//! the newest frame is re-sent every `idle_resend`. The body ends when shutdown starts.
+//!
+//! The JPEG bytes are never copied: a part is a chain of (headers, shared JPEG, boundary).
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::buf::Chain;
+use bytes::{Buf, Bytes};
+use http_body::{Body, Frame as BodyFrame, SizeHint};
+use tokio::sync::OwnedSemaphorePermit;
+use tokio::time::{Instant, Sleep};
+use tokio_stream::wrappers::WatchStream;
+use tokio_stream::Stream;
+
+use crate::frame::Frame;
+use crate::stats::StreamStats;
+
+/// The multipart boundary (without the leading `--`).
+pub const BOUNDARY: &str = "streamserver-boundary";
+
+/// One part on the wire: headers, the shared JPEG, the closing boundary.
+pub type PartBuf = Chain<Chain<Bytes, Bytes>, Bytes>;
+
+/// The part headers of `frame`; the very first part is preceded by the opening boundary.
+pub fn part_headers(frame: &Frame, first: bool) -> Bytes {
+    let open = if first {
+        format!("--{BOUNDARY}\r\n")
+    } else {
+        String::new()
+    };
+    Bytes::from(format!(
+        "{open}Content-Type: image/jpeg\r\nContent-Length: {}\r\nX-Timestamp: {:.6}\r\nX-Frame-Seq: {}\r\n\r\n",
+        frame.jpeg.len(),
+        frame.timestamp_secs(),
+        frame.seq
+    ))
+}
+
+/// The bytes after each JPEG: line break plus the next part's boundary.
+fn closing_boundary() -> Bytes {
+    Bytes::from(format!("\r\n--{BOUNDARY}\r\n"))
+}
+
+/// Holds a client's place in the client limit and its count in the stream's stats.
+pub struct ClientSlot {
+    stats: Arc<StreamStats>,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl ClientSlot {
+    pub fn new(stats: Arc<StreamStats>, permit: OwnedSemaphorePermit) -> Self {
+        stats.clients.fetch_add(1, Relaxed);
+        Self {
+            stats,
+            _permit: permit,
+        }
+    }
+}
+
+impl Drop for ClientSlot {
+    fn drop(&mut self) {
+        self.stats.clients.fetch_sub(1, Relaxed);
+    }
+}
+
+pub struct MjpegBody {
+    frames: WatchStream<Option<Arc<Frame>>>,
+    /// Newest frame seen in the slot.
+    latest: Option<Arc<Frame>>,
+    /// Sequence number of the last frame sent (0 = none yet).
+    sent_seq: u64,
+    /// When the last part was handed to hyper.
+    last_send: Option<Instant>,
+    /// Minimum spacing between parts (`?fps=N`), if any.
+    min_interval: Option<Duration>,
+    idle_resend: Duration,
+    timer: Pin<Box<Sleep>>,
+    shutdown: Pin<Box<dyn Future<Output = ()> + Send>>,
+    boundary: Bytes,
+    slot: ClientSlot,
+    span: tracing::Span,
+}
+
+impl MjpegBody {
+    pub fn new(
+        frames: tokio::sync::watch::Receiver<Option<Arc<Frame>>>,
+        min_interval: Option<Duration>,
+        idle_resend: Duration,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+        slot: ClientSlot,
+        span: tracing::Span,
+    ) -> Self {
+        Self {
+            frames: WatchStream::new(frames),
+            latest: None,
+            sent_seq: 0,
+            last_send: None,
+            min_interval,
+            idle_resend,
+            timer: Box::pin(tokio::time::sleep(Duration::ZERO)),
+            shutdown: Box::pin(shutdown),
+            boundary: closing_boundary(),
+            slot,
+            span,
+        }
+    }
+
+    fn part(&mut self, frame: Arc<Frame>, now: Instant) -> PartBuf {
+        let skipped = if self.sent_seq == 0 || frame.seq <= self.sent_seq {
+            0
+        } else {
+            frame.seq - self.sent_seq - 1
+        };
+        self.slot.stats.frame_sent(frame.jpeg.len(), skipped);
+        let headers = part_headers(&frame, self.sent_seq == 0 && self.last_send.is_none());
+        self.sent_seq = frame.seq;
+        self.last_send = Some(now);
+        headers
+            .chain(frame.jpeg.clone())
+            .chain(self.boundary.clone())
+    }
+}
+
+impl Body for MjpegBody {
+    type Data = PartBuf;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<BodyFrame<Self::Data>, Self::Error>>> {
+        let this = &mut *self;
+        if this.shutdown.as_mut().poll(cx).is_ready() {
+            tracing::debug!(parent: &this.span, "stream ends: shutdown");
+            return Poll::Ready(None);
+        }
+        loop {
+            // Drain the slot: only the newest frame matters.
+            while let Poll::Ready(next) = Pin::new(&mut this.frames).poll_next(cx) {
+                match next {
+                    Some(frame) => this.latest = frame.or(this.latest.take()),
+                    None => return Poll::Ready(None), // the stream was removed
+                }
+            }
+            let now = Instant::now();
+            let Some(latest) = this.latest.clone() else {
+                return Poll::Pending; // no frame yet; the watch wakes us
+            };
+            let paced_until = match (this.min_interval, this.last_send) {
+                (Some(iv), Some(last)) => last + iv,
+                _ => now,
+            };
+            let wake_at = if latest.seq != this.sent_seq {
+                if now >= paced_until {
+                    return Poll::Ready(Some(Ok(BodyFrame::data(this.part(latest, now)))));
+                }
+                paced_until
+            } else {
+                let resend_at = this.last_send.map_or(now, |t| t + this.idle_resend);
+                if now >= resend_at {
+                    return Poll::Ready(Some(Ok(BodyFrame::data(this.part(latest, now)))));
+                }
+                resend_at
+            };
+            this.timer.as_mut().reset(wake_at);
+            if this.timer.as_mut().poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        false
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        SizeHint::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::frame::{FrameKind, LatestFrame, NewFrame};
+    use http_body_util::BodyExt;
+    use std::time::SystemTime;
+    use tokio::sync::Semaphore;
+
+    fn body(slot: &LatestFrame, fps: Option<u32>, stats: Arc<StreamStats>) -> MjpegBody {
+        let permit = Arc::new(Semaphore::new(1)).try_acquire_owned().unwrap();
+        MjpegBody::new(
+            slot.subscribe(),
+            fps.map(|f| Duration::from_secs_f64(1.0 / f as f64)),
+            Duration::from_secs(1),
+            std::future::pending(),
+            ClientSlot::new(stats, permit),
+            tracing::Span::none(),
+        )
+    }
+
+    fn publish(slot: &LatestFrame, byte: u8) {
+        slot.publish(NewFrame {
+            jpeg: Bytes::from(vec![byte; 10]),
+            captured_at: SystemTime::now(),
+            width: 1,
+            height: 1,
+            kind: FrameKind::Live,
+        });
+    }
+
+    async fn next_part(b: &mut MjpegBody) -> Vec<u8> {
+        let mut data = b.frame().await.unwrap().unwrap().into_data().unwrap();
+        data.copy_to_bytes(data.remaining()).to_vec()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn parts_have_length_timestamp_and_trailing_boundary_and_skip_old_frames() {
+        let slot = LatestFrame::new();
+        let stats = Arc::new(StreamStats::new("t", "test"));
+        let mut b = body(&slot, None, stats.clone());
+        publish(&slot, 1);
+        let first = String::from_utf8_lossy(&next_part(&mut b).await).to_string();
+        assert!(first.starts_with(&format!(
+            "--{BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: 10\r\nX-Timestamp: "
+        )));
+        assert!(first.ends_with(&format!("\r\n--{BOUNDARY}\r\n")));
+        assert_eq!(stats.clients.load(Relaxed), 1);
+        for n in 2..=5 {
+            publish(&slot, n);
+        }
+        let second = next_part(&mut b).await;
+        assert!(
+            !second.starts_with(b"--"),
+            "only the first part opens with a boundary"
+        );
+        assert!(
+            second.windows(10).any(|w| w == [5u8; 10]),
+            "the newest frame is sent"
+        );
+        assert_eq!(stats.frames_skipped.load(Relaxed), 3);
+        drop(b);
+        assert_eq!(stats.clients.load(Relaxed), 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn idle_stream_resends_the_newest_frame_about_once_a_second() {
+        let slot = LatestFrame::new();
+        let mut b = body(&slot, None, Arc::new(StreamStats::new("t", "test")));
+        publish(&slot, 7);
+        next_part(&mut b).await;
+        let t0 = Instant::now();
+        let again = next_part(&mut b).await;
+        assert!(again.windows(10).any(|w| w == [7u8; 10]));
+        let waited = t0.elapsed();
+        assert!(
+            waited >= Duration::from_millis(999) && waited < Duration::from_millis(1100),
+            "{waited:?}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn fps_limit_spaces_parts() {
+        let slot = LatestFrame::new();
+        let mut b = body(&slot, Some(5), Arc::new(StreamStats::new("t", "test")));
+        publish(&slot, 1);
+        next_part(&mut b).await;
+        let t0 = Instant::now();
+        publish(&slot, 2);
+        next_part(&mut b).await;
+        assert!(
+            t0.elapsed() >= Duration::from_millis(199),
+            "{:?}",
+            t0.elapsed()
+        );
+    }
+}

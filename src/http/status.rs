@@ -1,0 +1,222 @@
+//! `/health`, `/api/state` and `/metrics`: the same per-stream figures as JSON and as
+//! Prometheus text.
+//!
+//! A stream is healthy when its source is running and its newest live frame is younger than its
+//! stall timeout; `/health` answers 503 when any stream is not.
+
+use std::fmt::Write;
+use std::sync::atomic::Ordering::Relaxed;
+
+use http::StatusCode;
+use serde::Serialize;
+
+use super::routes::{json, with_type, ResponseBody};
+use super::{AppState, StreamHandle};
+use crate::frame::FrameKind;
+use crate::stats::SourceState;
+
+#[derive(Serialize)]
+pub struct StreamState {
+    pub id: String,
+    pub source: &'static str,
+    pub description: String,
+    pub state: SourceState,
+    pub healthy: bool,
+    pub last_error: Option<String>,
+    pub restarts: u64,
+    pub width: u32,
+    pub height: u32,
+    pub fps_captured: f64,
+    pub fps_sent: f64,
+    pub clients: usize,
+    /// Seconds since the newest frame was published (null before the first).
+    pub last_frame_age_s: Option<f64>,
+    pub showing_placeholder: bool,
+    pub frames_captured: u64,
+    pub frames_sent: u64,
+    pub frames_dropped: u64,
+    pub frames_skipped: u64,
+    pub bytes_sent: u64,
+}
+
+#[derive(Serialize)]
+pub struct ServerState {
+    pub version: &'static str,
+    pub uptime_s: f64,
+    pub clients: usize,
+    pub max_clients: usize,
+    pub streams: Vec<StreamState>,
+}
+
+pub fn stream_state(s: &StreamHandle) -> StreamState {
+    let st = &s.stats;
+    let status = st.status();
+    let latest = s.slot.latest();
+    let age = latest.as_ref().map(|f| f.published_at.elapsed());
+    let placeholder = latest
+        .as_ref()
+        .is_some_and(|f| f.kind == FrameKind::Placeholder);
+    let healthy = status.state == SourceState::Running
+        && !placeholder
+        && age.is_some_and(|a| a <= s.stale_after);
+    StreamState {
+        id: s.id.clone(),
+        source: st.kind,
+        description: status.description,
+        state: status.state,
+        healthy,
+        last_error: status.last_error,
+        restarts: status.restarts,
+        width: st.width.load(Relaxed),
+        height: st.height.load(Relaxed),
+        fps_captured: round2(st.frames_captured.rate()),
+        fps_sent: round2(st.frames_sent.rate()),
+        clients: st.clients.load(Relaxed),
+        last_frame_age_s: age.map(|a| round2(a.as_secs_f64())),
+        showing_placeholder: placeholder,
+        frames_captured: st.frames_captured.total(),
+        frames_sent: st.frames_sent.total(),
+        frames_dropped: st.frames_dropped.load(Relaxed),
+        frames_skipped: st.frames_skipped.load(Relaxed),
+        bytes_sent: st.bytes_sent.load(Relaxed),
+    }
+}
+
+fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+pub fn server_state(state: &AppState) -> ServerState {
+    let streams: Vec<_> = state.streams.iter().map(stream_state).collect();
+    ServerState {
+        version: env!("CARGO_PKG_VERSION"),
+        uptime_s: round2(state.started.elapsed().as_secs_f64()),
+        clients: streams.iter().map(|s| s.clients).sum(),
+        max_clients: state.config.max_clients,
+        streams,
+    }
+}
+
+pub fn state_json(state: &AppState) -> http::Response<ResponseBody> {
+    let body = serde_json::to_string_pretty(&server_state(state)).unwrap_or_default();
+    json(StatusCode::OK, body)
+}
+
+pub fn health(state: &AppState) -> http::Response<ResponseBody> {
+    let streams: Vec<_> = state.streams.iter().map(stream_state).collect();
+    let ok = streams.iter().all(|s| s.healthy);
+    let per_stream: serde_json::Map<_, _> = streams
+        .iter()
+        .map(|s| (s.id.clone(), serde_json::json!(s.state)))
+        .collect();
+    let body = serde_json::json!({
+        "status": if ok { "ok" } else { "unhealthy" },
+        "streams": per_stream,
+    });
+    let code = if ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    json(code, body.to_string())
+}
+
+pub fn metrics(state: &AppState) -> http::Response<ResponseBody> {
+    let s = server_state(state);
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "# HELP streamserver_uptime_seconds Seconds since the server started."
+    );
+    let _ = writeln!(out, "# TYPE streamserver_uptime_seconds gauge");
+    let _ = writeln!(out, "streamserver_uptime_seconds {}", s.uptime_s);
+    type Get = fn(&StreamState) -> f64;
+    let families: [(&str, &str, &str, Get); 12] = [
+        ("clients", "gauge", "Connected stream clients.", |x| {
+            x.clients as f64
+        }),
+        (
+            "source_up",
+            "gauge",
+            "1 when the source runs and frames are fresh.",
+            |x| f64::from(u8::from(x.healthy)),
+        ),
+        (
+            "source_restarts_total",
+            "counter",
+            "Source restarts by the supervisor.",
+            |x| x.restarts as f64,
+        ),
+        (
+            "frames_captured_total",
+            "counter",
+            "Frames published by the source.",
+            |x| x.frames_captured as f64,
+        ),
+        (
+            "frames_sent_total",
+            "counter",
+            "Frames sent, summed over clients.",
+            |x| x.frames_sent as f64,
+        ),
+        (
+            "bytes_sent_total",
+            "counter",
+            "JPEG bytes sent, summed over clients.",
+            |x| x.bytes_sent as f64,
+        ),
+        (
+            "frames_dropped_total",
+            "counter",
+            "Frames the source produced but did not publish.",
+            |x| x.frames_dropped as f64,
+        ),
+        (
+            "frames_skipped_total",
+            "counter",
+            "Newer frames slow clients skipped.",
+            |x| x.frames_skipped as f64,
+        ),
+        (
+            "fps_captured",
+            "gauge",
+            "Frames per second published.",
+            |x| x.fps_captured,
+        ),
+        (
+            "fps_sent",
+            "gauge",
+            "Frames per second sent, summed over clients.",
+            |x| x.fps_sent,
+        ),
+        (
+            "last_frame_age_seconds",
+            "gauge",
+            "Age of the newest frame (-1 before the first).",
+            |x| x.last_frame_age_s.unwrap_or(-1.0),
+        ),
+        (
+            "frame_width_pixels",
+            "gauge",
+            "Width of the newest frame.",
+            |x| f64::from(x.width),
+        ),
+    ];
+    for (name, kind, help, get) in families {
+        let _ = writeln!(out, "# HELP streamserver_{name} {help}");
+        let _ = writeln!(out, "# TYPE streamserver_{name} {kind}");
+        for st in &s.streams {
+            let _ = writeln!(
+                out,
+                "streamserver_{name}{{stream=\"{}\"}} {}",
+                st.id,
+                get(st)
+            );
+        }
+    }
+    with_type(
+        StatusCode::OK,
+        "text/plain; version=0.0.4; charset=utf-8",
+        bytes::Bytes::from(out),
+    )
+}

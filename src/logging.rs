@@ -1,0 +1,98 @@
+//! Logging: tracing to the console, `main.log` (everything at the configured level) and
+//! `error.log` (warnings and errors only), both rotating.
+//!
+//! Files are written by `tracing-appender` on a background thread (a slow disk never blocks a
+//! client). With `rotation = "daily"` or `"hourly"` the files are named `main.<date>.log` and
+//! `main.log` is a symlink to the current one; `keep_files` old files are kept per log. The
+//! returned [`LogGuard`] flushes both files when dropped, so `main` holds it to the very end.
+
+use std::path::PathBuf;
+
+use tracing::level_filters::LevelFilter;
+use tracing_appender::non_blocking::WorkerGuard;
+use tracing_appender::rolling::{RollingFileAppender, Rotation as AppenderRotation};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{fmt, Layer};
+
+use crate::config::{LogLevel, LoggingConfig, Rotation};
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoggingError {
+    #[error("log directory {path}: {source}")]
+    Dir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("log file in {path}: {message}")]
+    File { path: PathBuf, message: String },
+    #[error("a global logger is already installed")]
+    AlreadyInstalled,
+}
+
+/// Keeps the background writers alive; dropping it flushes the log files.
+pub struct LogGuard {
+    _guards: Vec<WorkerGuard>,
+}
+
+fn level(l: LogLevel) -> LevelFilter {
+    match l {
+        LogLevel::Error => LevelFilter::ERROR,
+        LogLevel::Warn => LevelFilter::WARN,
+        LogLevel::Info => LevelFilter::INFO,
+        LogLevel::Debug => LevelFilter::DEBUG,
+        LogLevel::Trace => LevelFilter::TRACE,
+    }
+}
+
+fn appender(config: &LoggingConfig, name: &str) -> Result<RollingFileAppender, LoggingError> {
+    let rotation = match config.rotation {
+        Rotation::Hourly => AppenderRotation::HOURLY,
+        Rotation::Daily => AppenderRotation::DAILY,
+        Rotation::Never => AppenderRotation::NEVER,
+    };
+    let mut builder = RollingFileAppender::builder()
+        .rotation(rotation.clone())
+        .filename_prefix(name)
+        .filename_suffix("log");
+    if rotation != AppenderRotation::NEVER {
+        builder = builder
+            .max_log_files(config.keep_files.max(1))
+            .latest_symlink(format!("{name}.log"));
+    }
+    builder.build(&config.dir).map_err(|e| LoggingError::File {
+        path: config.dir.clone(),
+        message: e.to_string(),
+    })
+}
+
+/// Installs the global subscriber. `RUST_LOG` is not consulted: the config file decides.
+pub fn init(config: &LoggingConfig) -> Result<LogGuard, LoggingError> {
+    std::fs::create_dir_all(&config.dir).map_err(|source| LoggingError::Dir {
+        path: config.dir.clone(),
+        source,
+    })?;
+    let (main_writer, main_guard) = tracing_appender::non_blocking(appender(config, "main")?);
+    let (err_writer, err_guard) = tracing_appender::non_blocking(appender(config, "error")?);
+    let lvl = level(config.level);
+    let main_layer = fmt::layer()
+        .with_ansi(false)
+        .with_writer(main_writer)
+        .with_filter(lvl);
+    let error_layer = fmt::layer()
+        .with_ansi(false)
+        .with_writer(err_writer)
+        .with_filter(LevelFilter::WARN.min(lvl));
+    let console_layer = config
+        .console
+        .then(|| fmt::layer().with_writer(std::io::stderr).with_filter(lvl));
+    tracing_subscriber::registry()
+        .with(main_layer)
+        .with(error_layer)
+        .with(console_layer)
+        .try_init()
+        .map_err(|_| LoggingError::AlreadyInstalled)?;
+    Ok(LogGuard {
+        _guards: vec![main_guard, err_guard],
+    })
+}

@@ -1,0 +1,105 @@
+//! The one shutdown signal of the process.
+//!
+//! SIGTERM or SIGINT (via `signal-hook`, on its own thread) or [`Shutdown::trigger`] (tests, the
+//! supervisor giving up) move the process to [`Phase::Graceful`]: loops stop at their next head,
+//! streams end, connections drain until a hard deadline. A second signal moves it to
+//! [`Phase::Immediate`]: the app stops waiting and exits at once.
+
+use std::sync::Arc;
+
+use signal_hook::consts::{SIGINT, SIGTERM};
+use tokio::sync::watch;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Phase {
+    Running,
+    Graceful,
+    Immediate,
+}
+
+/// Cheap to clone; all clones share the phase.
+#[derive(Clone)]
+pub struct Shutdown {
+    tx: Arc<watch::Sender<Phase>>,
+}
+
+impl Default for Shutdown {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Shutdown {
+    pub fn new() -> Self {
+        Self {
+            tx: Arc::new(watch::channel(Phase::Running).0),
+        }
+    }
+
+    /// Moves to the next phase (Running → Graceful → Immediate).
+    pub fn trigger(&self) {
+        self.tx.send_modify(|p| {
+            *p = match *p {
+                Phase::Running => Phase::Graceful,
+                _ => Phase::Immediate,
+            }
+        });
+    }
+
+    pub fn phase(&self) -> Phase {
+        *self.tx.borrow()
+    }
+
+    pub fn is_triggered(&self) -> bool {
+        self.phase() >= Phase::Graceful
+    }
+
+    /// Resolves once the phase is at least `phase`.
+    pub async fn reached(&self, phase: Phase) {
+        let mut rx = self.tx.subscribe();
+        // The sender lives in `self`, so `wait_for` cannot fail while we hold it.
+        let _ = rx.wait_for(|p| *p >= phase).await;
+    }
+
+    /// Resolves when a graceful shutdown starts.
+    pub async fn triggered(&self) {
+        self.reached(Phase::Graceful).await
+    }
+
+    /// Installs the SIGTERM/SIGINT handler thread. Call once, from `main`.
+    pub fn listen_for_signals(&self) -> std::io::Result<()> {
+        let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGINT])?;
+        let this = self.clone();
+        std::thread::Builder::new()
+            .name("signals".into())
+            .spawn(move || {
+                for sig in signals.forever() {
+                    tracing::warn!(signal = sig, "shutdown signal received");
+                    this.trigger();
+                }
+            })?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn phases_advance_in_order() {
+        let s = Shutdown::new();
+        assert_eq!(s.phase(), Phase::Running);
+        let waiter = tokio::spawn({
+            let s = s.clone();
+            async move { s.triggered().await }
+        });
+        s.trigger();
+        waiter.await.unwrap();
+        assert!(s.is_triggered());
+        s.trigger();
+        assert_eq!(s.phase(), Phase::Immediate);
+        s.trigger();
+        assert_eq!(s.phase(), Phase::Immediate);
+    }
+}

@@ -1,0 +1,195 @@
+//! The built-in test pattern: a moving picture for trying the product without a camera.
+//!
+//! Colour bars, a box sweeping left to right, the stream id, a frame counter and a UTC clock,
+//! drawn as raw frames in the configured pixel format and encoded by the real encoder, so the
+//! whole camera path except libcamera is exercised. It can also inject faults (fail to start,
+//! fail after n frames, stall) for supervisor tests.
+
+use std::time::{Duration, Instant, SystemTime};
+
+use serde::Deserialize;
+
+use super::{FrameSink, FrameSource, SourceError, StopFlag};
+use crate::canvas::{Canvas, Yuv};
+use crate::encoder::{Encoder, EncoderSettings, PixelFormat};
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TestPatternConfig {
+    /// Frame width in pixels (rounded up to even).
+    pub width: usize,
+    /// Frame height in pixels (rounded up to even).
+    pub height: usize,
+    /// Frames per second (1–120).
+    pub fps: u32,
+    /// Raw format handed to the encoder: rgb888, bgr888, yuv420, nv12.
+    pub format: PixelFormat,
+    /// Fault injection: the first `fail_starts` starts of the source fail.
+    pub fail_starts: u32,
+    /// Fault injection: every run fails after this many frames (0 = never).
+    pub fail_after_frames: u64,
+    /// Fault injection: every run stops producing frames after this many (0 = never).
+    pub stall_after_frames: u64,
+}
+
+impl Default for TestPatternConfig {
+    fn default() -> Self {
+        Self {
+            width: 640,
+            height: 480,
+            fps: 30,
+            format: PixelFormat::Yuv420,
+            fail_starts: 0,
+            fail_after_frames: 0,
+            stall_after_frames: 0,
+        }
+    }
+}
+
+const BARS: [Yuv; 8] = [
+    Yuv::from_rgb(235, 235, 235),
+    Yuv::from_rgb(235, 235, 16),
+    Yuv::from_rgb(16, 235, 235),
+    Yuv::from_rgb(16, 235, 16),
+    Yuv::from_rgb(235, 16, 235),
+    Yuv::from_rgb(235, 16, 16),
+    Yuv::from_rgb(16, 16, 235),
+    Yuv::from_rgb(16, 16, 16),
+];
+
+pub struct TestPattern {
+    stream_id: String,
+    config: TestPatternConfig,
+    encoder: Encoder,
+    background: Canvas,
+    canvas: Canvas,
+    /// Which start of this stream's source this is (0 = first), for `fail_starts`.
+    attempt: u32,
+}
+
+impl TestPattern {
+    pub fn new(
+        stream_id: String,
+        config: TestPatternConfig,
+        settings: EncoderSettings,
+        attempt: u32,
+    ) -> Result<Self, SourceError> {
+        let encoder = Encoder::new(settings)?;
+        let mut background = Canvas::new(config.width, config.height);
+        let (w, h) = (background.width, background.height);
+        let bar_w = w.div_ceil(BARS.len());
+        for (i, c) in BARS.iter().enumerate() {
+            background.fill_rect(i * bar_w, 0, bar_w, h * 2 / 3, *c);
+        }
+        // A grey ramp along the bottom third: shows banding and exposure-like artefacts.
+        let steps = 16;
+        let step_w = w.div_ceil(steps);
+        for i in 0..steps {
+            let l = (i * 255 / (steps - 1)) as u8;
+            background.fill_rect(
+                i * step_w,
+                h * 2 / 3,
+                step_w,
+                h - h * 2 / 3,
+                Yuv(l, 128, 128),
+            );
+        }
+        let canvas = Canvas::new(w, h);
+        Ok(Self {
+            stream_id,
+            config,
+            encoder,
+            background,
+            canvas,
+            attempt,
+        })
+    }
+
+    /// Draws frame `n` captured at `now`.
+    fn draw(&mut self, n: u64, now: SystemTime) {
+        let (w, h) = (self.canvas.width, self.canvas.height);
+        self.canvas.copy_from(&self.background);
+        // The sweeping box crosses the picture in two seconds whatever the frame rate.
+        let box_w = (w / 10).max(2);
+        let period = u64::from(self.config.fps.max(1)) * 2;
+        let x = ((n % period) as usize * (w - box_w)) / period as usize;
+        self.canvas
+            .fill_rect(x, h / 3 - box_w / 2, box_w, box_w, Yuv::BLACK);
+        let scale = (h / 160).max(1);
+        let line_h = 10 * scale;
+        let secs = now
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or_default();
+        let (hh, mm, ss) = (
+            (secs.as_secs() / 3600) % 24,
+            (secs.as_secs() / 60) % 60,
+            secs.as_secs() % 60,
+        );
+        let lines = [
+            format!("streamserver {}", self.stream_id),
+            format!("frame {n}"),
+            format!("{hh:02}:{mm:02}:{ss:02}.{:03} UTC", secs.subsec_millis()),
+        ];
+        let text_w = lines
+            .iter()
+            .map(|l| Canvas::text_width(l, scale))
+            .max()
+            .unwrap_or(0);
+        self.canvas
+            .fill_rect(0, 0, text_w + 2 * scale, line_h * 3 + scale, Yuv::BLACK);
+        for (i, l) in lines.iter().enumerate() {
+            self.canvas
+                .draw_text(scale, scale + i * line_h, scale, l, Yuv::WHITE);
+        }
+    }
+}
+
+impl FrameSource for TestPattern {
+    fn describe(&self) -> String {
+        format!(
+            "test pattern {}x{} @ {} fps ({})",
+            self.canvas.width,
+            self.canvas.height,
+            self.config.fps,
+            self.config.format.name()
+        )
+    }
+
+    fn run(&mut self, sink: &FrameSink, stop: &StopFlag) -> Result<(), SourceError> {
+        if self.attempt < self.config.fail_starts {
+            return Err(SourceError::Injected("test pattern failed to start"));
+        }
+        let interval = Duration::from_secs_f64(1.0 / f64::from(self.config.fps.clamp(1, 120)));
+        let mut start = Instant::now();
+        let mut scheduled: u32 = 0;
+        let mut n: u64 = 0;
+        while !stop.is_raised() {
+            if self.config.fail_after_frames > 0 && n >= self.config.fail_after_frames {
+                return Err(SourceError::Injected("test pattern failed after n frames"));
+            }
+            if self.config.stall_after_frames > 0 && n >= self.config.stall_after_frames {
+                // Simulates a hung driver: no frames, no error, until the supervisor stops us.
+                stop.sleep(Duration::from_secs(3600));
+                continue;
+            }
+            let captured_at = SystemTime::now();
+            self.draw(n, captured_at);
+            let format = self.config.format;
+            let (w, h) = (self.canvas.width as u32, self.canvas.height as u32);
+            let jpeg = self.encoder.encode(&self.canvas.raw_frame(format))?;
+            sink.publish_jpeg(jpeg, captured_at, w, h);
+            n += 1;
+            // Schedule against a start time so encode time does not slow the frame rate down;
+            // after falling behind (a busy machine), start afresh instead of bursting.
+            scheduled += 1;
+            let next = start + interval * scheduled;
+            let now = Instant::now();
+            if now > next + interval {
+                (start, scheduled) = (now, 0);
+            } else if next > now && stop.sleep(next - now) {
+                break;
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,170 @@
+//! Per-stream counters and status, written by the source, the supervisor and the HTTP bodies,
+//! read by `/health`, `/api/state` and `/metrics`.
+//!
+//! Counters are relaxed atomics (monotonic totals, Prometheus style); rates are derived on read
+//! from the totals, so the hot paths (publish, send) only do an atomic add.
+
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::Mutex;
+use std::time::Instant;
+
+use serde::Serialize;
+
+/// Where a stream's source is in its life, as the supervisor sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SourceState {
+    Starting,
+    Running,
+    /// Failed or stalled; waiting for the backoff before the next start.
+    Restarting,
+    /// The restart budget is spent; the process is exiting.
+    Failed,
+    Stopped,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SourceStatus {
+    pub state: SourceState,
+    pub last_error: Option<String>,
+    /// Restarts since the server started.
+    pub restarts: u64,
+    /// What the source reads from (device, path, url).
+    pub description: String,
+}
+
+/// Totals since start plus a rate derived from them at most once a second.
+#[derive(Debug)]
+pub struct RateCounter {
+    total: AtomicU64,
+    /// (time of last sample, total then, rate in events/s between the last two samples)
+    sample: Mutex<(Instant, u64, f64)>,
+}
+
+impl Default for RateCounter {
+    fn default() -> Self {
+        Self {
+            total: AtomicU64::new(0),
+            sample: Mutex::new((Instant::now(), 0, 0.0)),
+        }
+    }
+}
+
+impl RateCounter {
+    pub fn add(&self, n: u64) {
+        self.total.fetch_add(n, Relaxed);
+    }
+
+    pub fn total(&self) -> u64 {
+        self.total.load(Relaxed)
+    }
+
+    /// Events per second over the last sampling period (≥ 1 s).
+    pub fn rate(&self) -> f64 {
+        let mut s = self.sample.lock().unwrap_or_else(|e| e.into_inner());
+        let elapsed = s.0.elapsed().as_secs_f64();
+        if elapsed >= 1.0 {
+            let total = self.total();
+            *s = (Instant::now(), total, (total - s.1) as f64 / elapsed);
+        }
+        s.2
+    }
+}
+
+pub struct StreamStats {
+    pub id: String,
+    /// Source kind name (`test`, `camera`, …).
+    pub kind: &'static str,
+    pub frames_captured: RateCounter,
+    /// Frames sent to clients, summed over all clients.
+    pub frames_sent: RateCounter,
+    pub bytes_sent: AtomicU64,
+    /// Frames the source produced but did not publish (encoder busy, invalid input, idle).
+    pub frames_dropped: AtomicU64,
+    /// Newer frames a client skipped because it was slower than the source (summed).
+    pub frames_skipped: AtomicU64,
+    pub clients: AtomicUsize,
+    /// Bumped by every sign of life from the source (a frame published, dropped or skipped
+    /// while idle); the supervisor's stall detection watches it.
+    pub progress: AtomicU64,
+    pub width: AtomicU32,
+    pub height: AtomicU32,
+    pub status: Mutex<SourceStatus>,
+}
+
+impl StreamStats {
+    pub fn new(id: &str, kind: &'static str) -> Self {
+        Self {
+            id: id.to_string(),
+            kind,
+            frames_captured: RateCounter::default(),
+            frames_sent: RateCounter::default(),
+            bytes_sent: AtomicU64::new(0),
+            frames_dropped: AtomicU64::new(0),
+            frames_skipped: AtomicU64::new(0),
+            clients: AtomicUsize::new(0),
+            progress: AtomicU64::new(0),
+            width: AtomicU32::new(0),
+            height: AtomicU32::new(0),
+            status: Mutex::new(SourceStatus {
+                state: SourceState::Starting,
+                last_error: None,
+                restarts: 0,
+                description: String::new(),
+            }),
+        }
+    }
+
+    pub fn frame_captured(&self, width: u32, height: u32) {
+        self.frames_captured.add(1);
+        self.progress.fetch_add(1, Relaxed);
+        if width != 0 {
+            self.width.store(width, Relaxed);
+            self.height.store(height, Relaxed);
+        }
+    }
+
+    pub fn frame_dropped(&self) {
+        self.frames_dropped.fetch_add(1, Relaxed);
+        self.progress.fetch_add(1, Relaxed);
+    }
+
+    /// A sign of life without a frame (e.g. a camera capturing while idle mode skips encoding).
+    pub fn alive(&self) {
+        self.progress.fetch_add(1, Relaxed);
+    }
+
+    pub fn frame_sent(&self, bytes: usize, skipped: u64) {
+        self.frames_sent.add(1);
+        self.bytes_sent.fetch_add(bytes as u64, Relaxed);
+        self.frames_skipped.fetch_add(skipped, Relaxed);
+    }
+
+    pub fn status(&self) -> SourceStatus {
+        self.status
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Updates the status under its lock.
+    pub fn update_status(&self, f: impl FnOnce(&mut SourceStatus)) {
+        f(&mut self.status.lock().unwrap_or_else(|e| e.into_inner()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rate_is_derived_from_totals() {
+        let c = RateCounter::default();
+        c.add(5);
+        assert_eq!(c.total(), 5);
+        assert_eq!(c.rate(), 0.0, "no full second has passed yet");
+        c.sample.lock().unwrap().0 -= std::time::Duration::from_secs(2);
+        let r = c.rate();
+        assert!((2.0..=2.6).contains(&r), "{r}");
+    }
+}

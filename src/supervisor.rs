@@ -1,0 +1,275 @@
+//! The supervisor: owns the life of one stream's source.
+//!
+//! It starts the source on a named OS thread (`capture-<id>`), watches for errors and stalls (no
+//! sign of life for `stall_timeout` is a failure too), and restarts it with capped exponential
+//! backoff inside a restart budget (N restarts per window). While the source is down, it
+//! publishes a placeholder frame saying why, so clients stay connected. When the budget is spent
+//! it returns [`SupervisorError::GaveUp`]: the app then exits non-zero and systemd restarts us.
+//!
+//! The decisions live in [`RestartPolicy`], a pure state machine driven with explicit instants
+//! (unit-tested with a clock the tests control); [`Supervisor::run`] is the thin async loop.
+
+use std::collections::VecDeque;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use tokio::sync::oneshot;
+use tracing::{error, info, warn};
+
+use crate::config::{StreamConfig, SupervisorConfig};
+use crate::frame::{FrameKind, NewFrame};
+use crate::shutdown::Shutdown;
+use crate::source::{self, FrameSink, FrameSource, SourceError, StopFlag};
+use crate::stats::SourceState;
+
+/// How long a stopped source thread may take to exit before it is abandoned (a hung driver).
+const THREAD_EXIT_WAIT: Duration = Duration::from_secs(3);
+
+#[derive(Debug, thiserror::Error)]
+pub enum SupervisorError {
+    #[error("stream {stream}: restart budget spent ({restarts} restarts within {window:?}); last error: {last_error}")]
+    GaveUp {
+        stream: String,
+        restarts: usize,
+        window: Duration,
+        last_error: String,
+    },
+    #[error("stream {stream}: {source}")]
+    Fatal { stream: String, source: SourceError },
+}
+
+/// What to do after a failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    RestartAfter(Duration),
+    GiveUp,
+}
+
+/// Backoff and restart budget. Pure: every call gets `now` from the caller.
+#[derive(Debug)]
+pub struct RestartPolicy {
+    config: SupervisorConfig,
+    next_backoff: Duration,
+    /// Times of the restarts inside the current window, oldest first.
+    restarts: VecDeque<Instant>,
+}
+
+impl RestartPolicy {
+    pub fn new(config: SupervisorConfig) -> Self {
+        Self {
+            next_backoff: config.backoff_initial,
+            config,
+            restarts: VecDeque::new(),
+        }
+    }
+
+    /// Records a failure at `now` of a run that lasted `ran_for`.
+    pub fn on_failure(&mut self, now: Instant, ran_for: Duration) -> Decision {
+        if ran_for >= self.config.healthy_after {
+            self.next_backoff = self.config.backoff_initial;
+        }
+        while let Some(&t) = self.restarts.front() {
+            if now.duration_since(t) >= self.config.restart_window {
+                self.restarts.pop_front();
+            } else {
+                break;
+            }
+        }
+        if self.restarts.len() >= self.config.restart_budget as usize {
+            return Decision::GiveUp;
+        }
+        self.restarts.push_back(now);
+        let wait = self.next_backoff;
+        self.next_backoff = (self.next_backoff * 2).min(self.config.backoff_max);
+        Decision::RestartAfter(wait)
+    }
+
+    /// Restarts counted in the current window.
+    pub fn restarts_in_window(&self) -> usize {
+        self.restarts.len()
+    }
+}
+
+/// Builds a fresh source for start number `attempt` (the seam tests replace).
+pub type SourceFactory =
+    Box<dyn Fn(u32) -> Result<Box<dyn FrameSource>, SourceError> + Send + Sync>;
+
+pub struct Supervisor {
+    stream_id: String,
+    config: SupervisorConfig,
+    sink: FrameSink,
+    factory: Arc<SourceFactory>,
+    shutdown: Shutdown,
+}
+
+impl Supervisor {
+    pub fn new(stream: &StreamConfig, sink: FrameSink, shutdown: Shutdown) -> Self {
+        let cfg = stream.clone();
+        let factory: SourceFactory = Box::new(move |attempt| source::build(&cfg, attempt));
+        Self::with_factory(
+            stream.id.to_string(),
+            stream.supervisor.clone(),
+            sink,
+            factory,
+            shutdown,
+        )
+    }
+
+    pub fn with_factory(
+        stream_id: String,
+        config: SupervisorConfig,
+        sink: FrameSink,
+        factory: SourceFactory,
+        shutdown: Shutdown,
+    ) -> Self {
+        Self {
+            stream_id,
+            config,
+            sink,
+            factory: Arc::new(factory),
+            shutdown,
+        }
+    }
+
+    /// Runs until shutdown (`Ok`) or until the restart budget is spent (`Err`).
+    pub async fn run(self) -> Result<(), SupervisorError> {
+        let mut policy = RestartPolicy::new(self.config.clone());
+        let mut attempt = 0u32;
+        let stats = self.sink.stats.clone();
+        loop {
+            if self.shutdown.is_triggered() {
+                break;
+            }
+            stats.update_status(|s| s.state = SourceState::Starting);
+            let started = Instant::now();
+            let result = self.run_once(attempt).await;
+            attempt = attempt.saturating_add(1);
+            let err = match result {
+                Ok(()) => break, // stopped for shutdown
+                Err(err) if !err.is_retryable() => {
+                    error!(stream = %self.stream_id, %err, "source cannot run; giving up");
+                    self.mark_down(SourceState::Failed, &err.to_string());
+                    return Err(SupervisorError::Fatal {
+                        stream: self.stream_id.clone(),
+                        source: err,
+                    });
+                }
+                Err(err) => err,
+            };
+            match policy.on_failure(Instant::now(), started.elapsed()) {
+                Decision::GiveUp => {
+                    let restarts = policy.restarts_in_window();
+                    error!(stream = %self.stream_id, %err, restarts, "restart budget spent; giving up");
+                    self.mark_down(SourceState::Failed, &err.to_string());
+                    return Err(SupervisorError::GaveUp {
+                        stream: self.stream_id.clone(),
+                        restarts,
+                        window: self.config.restart_window,
+                        last_error: err.to_string(),
+                    });
+                }
+                Decision::RestartAfter(wait) => {
+                    stats.update_status(|s| s.restarts += 1);
+                    let restarts = stats.status().restarts;
+                    error!(stream = %self.stream_id, %err, restarts, backoff_ms = wait.as_millis() as u64, "source failed; restarting");
+                    self.mark_down(SourceState::Restarting, &err.to_string());
+                    tokio::select! {
+                        _ = tokio::time::sleep(wait) => {}
+                        _ = self.shutdown.triggered() => break,
+                    }
+                }
+            }
+        }
+        stats.update_status(|s| s.state = SourceState::Stopped);
+        info!(stream = %self.stream_id, "source stopped");
+        Ok(())
+    }
+
+    /// One life of the source: start it on its thread, wait for an error, a stall or shutdown.
+    async fn run_once(&self, attempt: u32) -> Result<(), SourceError> {
+        let stop = StopFlag::new();
+        let (tx, mut rx) = oneshot::channel();
+        let name = format!("capture-{}", self.stream_id);
+        let (factory, sink, thread_stop) = (self.factory.clone(), self.sink.clone(), stop.clone());
+        let stats = self.sink.stats.clone();
+        std::thread::Builder::new()
+            .name(name.clone())
+            .spawn(move || {
+                let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    let mut source = factory(attempt)?;
+                    let description = source.describe();
+                    info!(%description, attempt, "source starting");
+                    sink.stats.update_status(|s| {
+                        s.description = description;
+                        s.state = SourceState::Running;
+                    });
+                    source.run(&sink, &thread_stop)
+                }))
+                .unwrap_or_else(|panic| Err(SourceError::Panicked(panic_message(&panic))));
+                let _ = tx.send(result);
+            })
+            .map_err(|source| SourceError::Thread { name, source })?;
+
+        let mut last_progress = stats.progress.load(Relaxed);
+        let mut last_change = Instant::now();
+        let tick = (self.config.stall_timeout / 4)
+            .clamp(Duration::from_millis(10), Duration::from_secs(1));
+        let outcome = loop {
+            tokio::select! {
+                res = &mut rx => break res.unwrap_or_else(|_| Err(SourceError::Panicked("source thread vanished".into()))),
+                _ = self.shutdown.triggered() => break Ok(()),
+                _ = tokio::time::sleep(tick) => {
+                    let progress = stats.progress.load(Relaxed);
+                    if progress != last_progress {
+                        (last_progress, last_change) = (progress, Instant::now());
+                    } else if last_change.elapsed() >= self.config.stall_timeout {
+                        break Err(SourceError::Stalled(self.config.stall_timeout));
+                    }
+                }
+            }
+        };
+        // Whatever ended the run, the thread must stop; a hung driver thread is abandoned.
+        stop.raise();
+        if tokio::time::timeout(THREAD_EXIT_WAIT, &mut rx)
+            .await
+            .is_err()
+        {
+            warn!(stream = %self.stream_id, "source thread did not stop in time; abandoning it");
+        }
+        outcome
+    }
+
+    fn mark_down(&self, state: SourceState, reason: &str) {
+        let stats = &self.sink.stats;
+        stats.update_status(|s| {
+            s.state = state;
+            s.last_error = Some(reason.to_string());
+        });
+        let (w, h) = (stats.width.load(Relaxed), stats.height.load(Relaxed));
+        match crate::placeholder::render(&self.stream_id, reason, SystemTime::now(), w, h) {
+            Ok(jpeg) => {
+                self.sink.slot.publish(NewFrame {
+                    jpeg,
+                    captured_at: SystemTime::now(),
+                    width: w,
+                    height: h,
+                    kind: FrameKind::Placeholder,
+                });
+            }
+            Err(err) => warn!(%err, "cannot render the placeholder frame"),
+        }
+    }
+}
+
+fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into())
+}
+
+#[cfg(test)]
+#[path = "supervisor_tests.rs"]
+mod tests;

@@ -25,7 +25,7 @@ use crate::systemd::Notifier;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
-    #[error("stream {stream}: {source}")]
+    #[error("stream {stream}")]
     Source { stream: String, source: SourceError },
     #[error(transparent)]
     Http(#[from] HttpError),

@@ -6,6 +6,7 @@
 //! `main.log` is a symlink to the current one; `keep_files` old files are kept per log. The
 //! returned [`LogGuard`] flushes both files when dropped, so `main` holds it to the very end.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use tracing::level_filters::LevelFilter;
@@ -19,7 +20,7 @@ use crate::config::{LogLevel, LoggingConfig, Rotation};
 
 #[derive(Debug, thiserror::Error)]
 pub enum LoggingError {
-    #[error("log directory {path}: {source}")]
+    #[error("log directory {path}")]
     Dir {
         path: PathBuf,
         source: std::io::Error,
@@ -83,9 +84,12 @@ pub fn init(config: &LoggingConfig) -> Result<LogGuard, LoggingError> {
         .with_ansi(false)
         .with_writer(err_writer)
         .with_filter(LevelFilter::WARN.min(lvl));
-    let console_layer = config
-        .console
-        .then(|| fmt::layer().with_writer(std::io::stderr).with_filter(lvl));
+    let console_layer = config.console.then(|| {
+        fmt::layer()
+            .with_ansi(std::io::stderr().is_terminal())
+            .with_writer(std::io::stderr)
+            .with_filter(lvl)
+    });
     tracing_subscriber::registry()
         .with(main_layer)
         .with(error_layer)

@@ -67,6 +67,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Some(Command::CheckConfig) => {
             let (config, path) = load_config(cli.config.as_deref())?;
+            for stream in &config.streams {
+                streamserver::source::check_available(stream)
+                    .with_context(|| format!("stream {}", stream.id))?;
+            }
             println!(
                 "{}: ok ({} stream(s): {}; listen {})",
                 path.map(|p| p.display().to_string())

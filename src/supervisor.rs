@@ -35,7 +35,7 @@ pub enum SupervisorError {
         window: Duration,
         last_error: String,
     },
-    #[error("stream {stream}: {source}")]
+    #[error("stream {stream}")]
     Fatal { stream: String, source: SourceError },
 }
 
@@ -215,9 +215,13 @@ impl Supervisor {
         let mut last_change = Instant::now();
         let tick = (self.config.stall_timeout / 4)
             .clamp(Duration::from_millis(10), Duration::from_secs(1));
+        let mut thread_done = false;
         let outcome = loop {
             tokio::select! {
-                res = &mut rx => break res.unwrap_or_else(|_| Err(SourceError::Panicked("source thread vanished".into()))),
+                res = &mut rx => {
+                    thread_done = true;
+                    break res.unwrap_or_else(|_| Err(SourceError::Panicked("source thread vanished".into())));
+                }
                 _ = self.shutdown.triggered() => break Ok(()),
                 _ = tokio::time::sleep(tick) => {
                     let progress = stats.progress.load(Relaxed);
@@ -231,9 +235,10 @@ impl Supervisor {
         };
         // Whatever ended the run, the thread must stop; a hung driver thread is abandoned.
         stop.raise();
-        if tokio::time::timeout(THREAD_EXIT_WAIT, &mut rx)
-            .await
-            .is_err()
+        if !thread_done
+            && tokio::time::timeout(THREAD_EXIT_WAIT, &mut rx)
+                .await
+                .is_err()
         {
             warn!(stream = %self.stream_id, "source thread did not stop in time; abandoning it");
         }

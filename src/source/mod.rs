@@ -52,7 +52,7 @@ pub enum SourceError {
     Encode(#[from] EncodeError),
     #[error("injected fault: {0}")]
     Injected(&'static str),
-    #[error("cannot start thread `{name}`: {source}")]
+    #[error("cannot start thread `{name}`")]
     Thread {
         name: String,
         source: std::io::Error,

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Runs the whole test suite: installs missing packages, then
+#   1. cargo test (unit tests, integration tests against the real server on 127.0.0.1,
+#      ffmpeg/ffprobe as real clients, the deployment scripts under a fake-systemctl harness);
+#   2. the libcamera proof and the Pi cross-build proof in a Debian trixie root
+#      (scripts/libcamera-check.sh, scripts/cross-check.sh; need root or sudo, and some minutes
+#      the first time while the root is built).
+# `scripts/test.sh --quick` runs only step 1.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+quick=0
+[ "${1:-}" = "--quick" ] && quick=1
+
+scripts/deps.sh test
+cargo test --locked --all-targets 2>&1
+cargo test --locked --doc 2>&1
+
+if [ "$quick" = 1 ]; then
+  echo "test.sh: --quick: skipped the trixie-root checks (libcamera, cross build)"
+  exit 0
+fi
+sudo=()
+[ "$(id -u)" -eq 0 ] || sudo=(sudo)
+for check in scripts/libcamera-check.sh scripts/cross-check.sh; do
+  if [ -x "$check" ]; then
+    echo "== $check"
+    "${sudo[@]}" "$check"
+  fi
+done

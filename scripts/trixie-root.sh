@@ -22,6 +22,10 @@
 #                  (e.g. a crate outside the checkout: "/tmp/crate:/crate")
 #   TRIXIE_ENV     extra VAR=value words passed into `run`'s environment
 #
+# Exit status: that of CMD for `run`; 1 for errors; 3 when `ensure` fails
+# because the apt index could not be fetched (apt-get update), so callers can
+# tell "mirror/index broken" from "build broken".
+#
 # Mounts are made per `run` and undone when it exits (also on failure or
 # signal). A mount point that is already mounted (a concurrent or nested
 # `run`) is left alone: not mounted twice, and not unmounted by us.
@@ -264,7 +268,9 @@ ensure() {
         log "apt-get update (timeout ${APT_TIMEOUT}s)"
         timeout "$APT_TIMEOUT" chroot "$ROOT" /usr/bin/env -i DEBIAN_FRONTEND=noninteractive \
             PATH=/usr/sbin:/usr/bin:/sbin:/bin apt-get "${APT_OPTS[@]}" update -q >"$ROOT.apt-update.log" 2>&1 \
-            || { tail -n 20 "$ROOT.apt-update.log" >&2; die "apt-get update in the root failed or timed out (log: $ROOT.apt-update.log)"; }
+            || { tail -n 20 "$ROOT.apt-update.log" >&2
+                 echo "trixie-root: error: apt-get update in the root failed or timed out (log: $ROOT.apt-update.log)" >&2
+                 exit 3; }
         log "installing ${missing[*]} (timeout ${APT_TIMEOUT}s)"
         if ! timeout "$APT_TIMEOUT" chroot "$ROOT" /usr/bin/env -i DEBIAN_FRONTEND=noninteractive \
             PATH=/usr/sbin:/usr/bin:/sbin:/bin apt-get "${APT_OPTS[@]}" install -y -q "${missing[@]}" \

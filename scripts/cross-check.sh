@@ -112,8 +112,11 @@ in_root_test() { # ARCH BINARY PORT FRAMES
     fi
     echo "cross-check: stream OK ($parts image/jpeg parts, $soi SOI markers in $(stat -c %s "$work/stream.bin") bytes)"
 
-    # The binary's own MJPEG client, where it has one (streamserver probe).
-    if "$qemu" -L / "$bin" probe --help >/dev/null 2>&1; then
+    # The binary's own MJPEG client, where it has one (`streamserver probe
+    # URL --frames N --json`).
+    local help
+    help=$("$qemu" -L / "$bin" probe --help 2>&1 || true)
+    if [[ $help == *--frames* && $help == *--json* ]]; then
         "$qemu" -L / "$bin" probe "$url/stream.mjpg" --frames "$frames" --json >"$work/probe.json" 2>"$work/probe.err" \
             || { rc=$?; cat "$work/probe.err" >&2; fail "'$(basename "$bin") probe' exited $rc"; }
         echo "cross-check: probe OK: $(tr -d '\n' <"$work/probe.json" | cut -c1-300)"

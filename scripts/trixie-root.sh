@@ -27,8 +27,12 @@
 # tell "mirror/index broken" from "build broken".
 #
 # Mounts are made per `run` and undone when it exits (also on failure or
-# signal). A mount point that is already mounted (a concurrent or nested
-# `run`) is left alone: not mounted twice, and not unmounted by us.
+# signal; a signal sent to this script alone is acted on when CMD exits, so
+# nothing is unmounted under a running CMD, while Ctrl-C reaches both). A mount
+# point that is already mounted (a concurrent or nested `run`) is left alone:
+# not mounted twice, and not unmounted by us. Concurrent runs on one root
+# share the first run's mounts, which go when that run ends: serialise runs
+# on one root if they can overlap in time.
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)

@@ -20,6 +20,7 @@ use http::{Method, Request, Response, StatusCode};
 use http_body_util::{combinators::UnsyncBoxBody, BodyExt, Full};
 use tracing::{debug, info};
 
+use super::conn::ClientSocket;
 use super::mjpeg::{ClientSlot, MjpegBody, PartBuf, BOUNDARY};
 use super::{status, AppState, StreamHandle};
 use crate::frame::Frame;
@@ -59,7 +60,10 @@ pub async fn handle<B>(req: Request<B>, state: &Arc<AppState>) -> Response<Respo
         Err(no) => return no.response(),
     };
     let resp = match route {
-        Route::Stream(s) => stream(s, &query, state),
+        Route::Stream(s) => {
+            let socket = req.extensions().get::<ClientSocket>().map(|c| c.0);
+            stream(s, &query, state, socket)
+        }
         Route::Snapshot(s) => snapshot(s, state).await,
         Route::Viewer => html(VIEWER_HTML),
         Route::Health => status::health(state),
@@ -147,7 +151,12 @@ impl Query {
     }
 }
 
-fn stream(s: &StreamHandle, q: &Query, state: &Arc<AppState>) -> Response<ResponseBody> {
+fn stream(
+    s: &StreamHandle,
+    q: &Query,
+    state: &Arc<AppState>,
+    socket: Option<std::os::fd::RawFd>,
+) -> Response<ResponseBody> {
     let Ok(permit) = state.stream_permits.clone().try_acquire_owned() else {
         info!(stream = %s.id, "client refused: max_clients reached");
         let mut resp = text(
@@ -178,6 +187,7 @@ fn stream(s: &StreamHandle, q: &Query, state: &Arc<AppState>) -> Response<Respon
         state.config.idle_resend,
         async move { shutdown.triggered().await },
         ClientSlot::new(s.stats.clone(), permit),
+        socket,
         span,
     );
     let mut resp = Response::new(body.boxed_unsync());

@@ -29,6 +29,13 @@
 use bytes::{Buf, Bytes, BytesMut};
 use memchr::memmem;
 
+mod syntax;
+
+pub use syntax::boundary_from_content_type;
+use syntax::{
+    delimiter_line, find_delimiter, header_block_end, parse_headers, trim, trim_body, Find,
+};
+
 /// Default largest part body (16 MiB: far above any MJPEG frame).
 pub const DEFAULT_MAX_PART_BYTES: usize = 16 * 1024 * 1024;
 /// Default largest header block of one part.
@@ -95,34 +102,6 @@ impl PartHeaders {
 pub struct Part {
     pub headers: PartHeaders,
     pub body: Bytes,
-}
-
-/// The `boundary` parameter of a `multipart/*` Content-Type, unquoted, as declared (a leading `--`
-/// is kept: the parser accepts the delimiter with or without it). `None` if not multipart or no
-/// usable boundary.
-pub fn boundary_from_content_type(content_type: &str) -> Option<String> {
-    let mut params = content_type.split(';');
-    let mime = params.next()?.trim();
-    if !mime.to_ascii_lowercase().starts_with("multipart/") {
-        return None;
-    }
-    for param in params {
-        let Some((name, value)) = param.split_once('=') else {
-            continue;
-        };
-        if !name.trim().eq_ignore_ascii_case("boundary") {
-            continue;
-        }
-        let value = value.trim();
-        let value = value
-            .strip_prefix('"')
-            .and_then(|v| v.strip_suffix('"'))
-            .unwrap_or(value);
-        let ok =
-            !value.is_empty() && value.len() <= MAX_BOUNDARY_BYTES && !value.contains(['\r', '\n']);
-        return ok.then(|| value.to_string());
-    }
-    None
 }
 
 enum State {
@@ -284,7 +263,7 @@ impl MultipartParser {
     }
 
     fn seek(&mut self, skipped: usize) -> Result<Step, MultipartError> {
-        match self.find_delimiter(0, |_| true) {
+        match find_delimiter(&self.buf, &self.finder, 0, |_| true) {
             Find::Found { end, closing, .. } => {
                 self.buf.advance(end);
                 self.state = if closing {
@@ -360,7 +339,7 @@ impl MultipartParser {
         let limit = self.limits.max_part_bytes;
         let accept =
             |body: &[u8]| body.is_empty() || body.ends_with(b"\n") || trim(body).ends_with(&EOI);
-        match self.find_delimiter(from, accept) {
+        match find_delimiter(&self.buf, &self.finder, from, accept) {
             Find::Found {
                 start,
                 end,
@@ -439,163 +418,6 @@ impl MultipartParser {
         self.state = State::Seek { skipped: 0 };
         Ok(Step::Continue)
     }
-
-    /// Finds the first delimiter line at or after `from` whose preceding bytes pass `accept`.
-    fn find_delimiter(&self, from: usize, accept: impl Fn(&[u8]) -> bool) -> Find {
-        let buf = &self.buf[..];
-        let mut pos = from;
-        while let Some(off) = self.finder.find(&buf[pos.min(buf.len())..]) {
-            let at = pos + off;
-            let start = if at >= 2 && &buf[at - 2..at] == b"--" {
-                at - 2
-            } else {
-                at
-            };
-            match line_tail(buf, at + self.token.len()) {
-                Tail::NeedMore => return Find::Pending { resume: at },
-                Tail::Line { end, closing } if accept(&buf[..start]) => {
-                    return Find::Found {
-                        start,
-                        end,
-                        closing,
-                    }
-                }
-                _ => pos = at + 1,
-            }
-        }
-        let resume = pos.max((buf.len() + 1).saturating_sub(self.token.len()));
-        Find::Pending {
-            resume: resume.min(buf.len()),
-        }
-    }
-}
-
-enum Find {
-    /// A delimiter line spans `start..end` (`end` after its line break).
-    Found {
-        start: usize,
-        end: usize,
-        closing: bool,
-    },
-    /// No delimiter yet; none can start before `resume`.
-    Pending { resume: usize },
-}
-
-enum Tail {
-    Line { end: usize, closing: bool },
-    NeedMore,
-    Bad,
-}
-
-/// What follows a boundary token at `at`: optional `--`, blanks, then a line end.
-fn line_tail(buf: &[u8], at: usize) -> Tail {
-    let rest = &buf[at..];
-    let (closing, skip) = match rest {
-        [b'-', b'-', ..] => (true, 2),
-        [b'-'] => return Tail::NeedMore,
-        _ => (false, 0),
-    };
-    for (i, &c) in rest[skip..].iter().enumerate() {
-        match c {
-            b'\n' => {
-                return Tail::Line {
-                    end: at + skip + i + 1,
-                    closing,
-                }
-            }
-            b' ' | b'\t' | b'\r' if i < MAX_DELIMITER_TRAILER_BYTES => {}
-            _ => return Tail::Bad,
-        }
-    }
-    Tail::NeedMore
-}
-
-/// `Some(closing)` if `line` (trimmed) is a delimiter for `token`.
-fn delimiter_line(line: &[u8], token: &[u8]) -> Option<bool> {
-    let is = |l: &[u8]| {
-        l == token || (l.len() == token.len() + 2 && l.starts_with(b"--") && &l[2..] == token)
-    };
-    if is(line) {
-        return Some(false);
-    }
-    line.strip_suffix(b"--").filter(|l| is(l)).map(|_| true)
-}
-
-/// Offset just after the blank line ending a header block, if complete in `buf`.
-fn header_block_end(buf: &[u8]) -> Option<usize> {
-    let mut line_start = 0;
-    for nl in memchr::memchr_iter(b'\n', buf) {
-        let line = &buf[line_start..nl];
-        if line.is_empty() || line == b"\r" {
-            return Some(nl + 1);
-        }
-        line_start = nl + 1;
-    }
-    None
-}
-
-fn parse_headers(block: &[u8], max_part: usize) -> Result<PartHeaders, MultipartError> {
-    let mut headers = PartHeaders::default();
-    for line in block.split(|&b| b == b'\n') {
-        let line = trim(line);
-        if line.is_empty() {
-            continue;
-        }
-        let Some(colon) = memchr::memchr(b':', line) else {
-            return Err(MultipartError::Malformed(format!(
-                "part header line without ':': {:?}",
-                String::from_utf8_lossy(&line[..line.len().min(64)])
-            )));
-        };
-        let name = String::from_utf8_lossy(trim(&line[..colon])).into_owned();
-        let value = String::from_utf8_lossy(trim(&line[colon + 1..])).into_owned();
-        if name.eq_ignore_ascii_case("content-length") {
-            let len: usize = value.parse().map_err(|_| {
-                MultipartError::Malformed(format!("bad part Content-Length {value:?}"))
-            })?;
-            if len > max_part {
-                return Err(MultipartError::PartTooLarge { limit: max_part });
-            }
-            headers.content_length = Some(len);
-        } else if name.eq_ignore_ascii_case("x-timestamp") {
-            headers.timestamp = value.parse::<f64>().ok().filter(|t| t.is_finite());
-        } else if name.eq_ignore_ascii_case("x-frame-seq") {
-            headers.frame_seq = value.parse().ok();
-        }
-        headers.fields.push((name, value));
-    }
-    Ok(headers)
-}
-
-fn trim(s: &[u8]) -> &[u8] {
-    s.trim_ascii()
-}
-
-/// A scanned body without the line break that belongs to the delimiter; a JPEG body is cut to
-/// SOI..EOI (line breaks before it, bytes after its last EOI are dropped).
-fn trim_body(body: Bytes) -> Bytes {
-    let mut end = body.len();
-    if body[..end].ends_with(b"\n") {
-        end -= 1;
-        if body[..end].ends_with(b"\r") {
-            end -= 1;
-        }
-    }
-    let lead = body[..end]
-        .iter()
-        .take_while(|b| matches!(b, b'\r' | b'\n' | b' ' | b'\t'))
-        .count();
-    let start = if body[lead..end].starts_with(&SOI) {
-        lead
-    } else {
-        0
-    };
-    if body[start..end].starts_with(&SOI) && !body[start..end].ends_with(&EOI) {
-        if let Some(i) = memmem::rfind(&body[start..end], &EOI) {
-            end = start + i + 2;
-        }
-    }
-    body.slice(start..end)
 }
 
 #[cfg(test)]

@@ -337,11 +337,8 @@ proptest! {
         let mut p = MultipartParser::new("b", limits).unwrap();
         for piece in stream.chunks(chunk) {
             p.push(piece);
-            loop {
-                match p.next_part() {
-                    Ok(Some(part)) => prop_assert!(part.body.len() <= 200),
-                    Ok(None) | Err(_) => break,
-                }
+            while let Ok(Some(part)) = p.next_part() {
+                prop_assert!(part.body.len() <= 200);
             }
             prop_assert!(p.buffered() <= 200 + 100, "buffered {}", p.buffered());
         }

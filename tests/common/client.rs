@@ -1,0 +1,482 @@
+//! A minimal HTTP/1 client and multipart/x-mixed-replace reader for the integration tests.
+//!
+//! It is deliberately independent of the server's code: it parses the status line and headers,
+//! de-chunks `Transfer-Encoding: chunked` bodies (hyper's default for HTTP/1.1 streams), reads
+//! `Content-Length` and read-to-close bodies (HTTP/1.0), and splits the multipart body into parts,
+//! asserting the exact framing on the way (opening boundary, part headers, JPEG of exactly
+//! `Content-Length` bytes, closing boundary right after it). Every read is bounded by
+//! [`IO_TIMEOUT`].
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant, SystemTime};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// The boundary the server uses.
+pub const BOUNDARY: &str = "streamserver-boundary";
+/// Upper bound for any single read.
+pub const IO_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Status line and headers of a response.
+#[derive(Debug, Clone)]
+pub struct Head {
+    pub version: String,
+    pub status: u16,
+    /// Names lower-cased, in order.
+    pub headers: Vec<(String, String)>,
+}
+
+impl Head {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        let name = name.to_ascii_lowercase();
+        self.headers
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// How the body of the current response is framed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Framing {
+    /// Waiting for a chunk-size line.
+    ChunkSize,
+    /// Inside a chunk: bytes left.
+    ChunkData(usize),
+    /// After a chunk's data: expecting CRLF.
+    ChunkEnd,
+    /// After the zero-size chunk: expecting the final CRLF (no trailers are sent).
+    ChunkTrailer,
+    /// `Content-Length`: bytes left.
+    Length(usize),
+    /// Read until the server closes the connection.
+    Close,
+    /// The body is complete.
+    Done,
+}
+
+/// How a body ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyEnd {
+    /// The terminating zero-size chunk, or all `Content-Length` bytes.
+    Complete,
+    /// The server closed the connection (for a chunked body: without the terminating chunk).
+    Eof,
+}
+
+/// One HTTP/1 connection.
+pub struct HttpConn {
+    pub stream: TcpStream,
+    raw: Vec<u8>,
+    body: Vec<u8>,
+    framing: Framing,
+    end: Option<BodyEnd>,
+}
+
+impl HttpConn {
+    pub async fn connect(addr: SocketAddr) -> Self {
+        let stream = tokio::time::timeout(IO_TIMEOUT, TcpStream::connect(addr))
+            .await
+            .expect("connect timed out")
+            .expect("connect");
+        Self::from_stream(stream)
+    }
+
+    pub fn from_stream(stream: TcpStream) -> Self {
+        Self {
+            stream,
+            raw: Vec::new(),
+            body: Vec::new(),
+            framing: Framing::Done,
+            end: None,
+        }
+    }
+
+    pub async fn send(&mut self, bytes: &[u8]) {
+        tokio::time::timeout(IO_TIMEOUT, self.stream.write_all(bytes))
+            .await
+            .expect("send timed out")
+            .expect("send");
+    }
+
+    /// Sends `GET path` (HTTP/1.1 unless `http10`).
+    pub async fn send_get(&mut self, path: &str, http10: bool) {
+        let req = if http10 {
+            format!("GET {path} HTTP/1.0\r\nUser-Agent: itest\r\n\r\n")
+        } else {
+            format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nUser-Agent: itest\r\n\r\n")
+        };
+        self.send(req.as_bytes()).await;
+    }
+
+    /// Reads more bytes from the socket into `raw`; 0 at EOF. Panics after [`IO_TIMEOUT`].
+    async fn read_raw(&mut self) -> usize {
+        // Read straight into the heap buffer: big arrays in async state overflow test stacks.
+        self.raw.reserve(64 * 1024);
+        tokio::time::timeout(IO_TIMEOUT, self.stream.read_buf(&mut self.raw))
+            .await
+            .expect("read timed out")
+            .unwrap_or(0) // a reset counts as the end
+    }
+
+    /// Reads the status line and headers and sets up the body framing.
+    pub async fn read_head(&mut self) -> Head {
+        let end = loop {
+            if let Some(i) = find(&self.raw, b"\r\n\r\n") {
+                break i;
+            }
+            assert!(self.raw.len() < 64 * 1024, "response head too large");
+            if self.read_raw().await == 0 {
+                panic!(
+                    "connection closed before a response head: {:?}",
+                    String::from_utf8_lossy(&self.raw)
+                );
+            }
+        };
+        let text = String::from_utf8(self.raw[..end].to_vec()).expect("ASCII head");
+        self.raw.drain(..end + 4);
+        let mut lines = text.split("\r\n");
+        let status_line = lines.next().unwrap();
+        let mut it = status_line.splitn(3, ' ');
+        let version = it.next().unwrap().to_string();
+        let status = it.next().and_then(|s| s.parse().ok()).expect("status code");
+        let headers: Vec<(String, String)> = lines
+            .map(|l| {
+                let (k, v) = l.split_once(':').expect("header line has a colon");
+                (k.trim().to_ascii_lowercase(), v.trim().to_string())
+            })
+            .collect();
+        let head = Head {
+            version,
+            status,
+            headers,
+        };
+        self.body.clear();
+        self.end = None;
+        self.framing = if head
+            .header("transfer-encoding")
+            .is_some_and(|v| v.eq_ignore_ascii_case("chunked"))
+        {
+            Framing::ChunkSize
+        } else if let Some(n) = head.header("content-length") {
+            Framing::Length(n.parse().expect("numeric Content-Length"))
+        } else {
+            Framing::Close
+        };
+        self.decode();
+        head
+    }
+
+    /// Moves decodable bytes from `raw` to `body`.
+    fn decode(&mut self) {
+        loop {
+            match self.framing {
+                Framing::ChunkSize => {
+                    let Some(i) = find(&self.raw, b"\r\n") else { return };
+                    let line = String::from_utf8_lossy(&self.raw[..i]).to_string();
+                    let size = usize::from_str_radix(line.split(';').next().unwrap().trim(), 16)
+                        .unwrap_or_else(|_| panic!("bad chunk size line {line:?}"));
+                    self.raw.drain(..i + 2);
+                    self.framing = if size == 0 {
+                        Framing::ChunkTrailer
+                    } else {
+                        Framing::ChunkData(size)
+                    };
+                }
+                Framing::ChunkData(left) | Framing::Length(left) => {
+                    let n = left.min(self.raw.len());
+                    self.body.extend(self.raw.drain(..n));
+                    let rest = left - n;
+                    self.framing = match (self.framing, rest) {
+                        (Framing::ChunkData(_), 0) => Framing::ChunkEnd,
+                        (Framing::ChunkData(_), r) => Framing::ChunkData(r),
+                        (_, 0) => {
+                            self.end = Some(BodyEnd::Complete);
+                            Framing::Done
+                        }
+                        (_, r) => Framing::Length(r),
+                    };
+                    if rest > 0 {
+                        return;
+                    }
+                }
+                Framing::ChunkEnd | Framing::ChunkTrailer => {
+                    if self.raw.len() < 2 {
+                        return;
+                    }
+                    assert_eq!(&self.raw[..2], b"\r\n", "chunk not followed by CRLF");
+                    self.raw.drain(..2);
+                    self.framing = if self.framing == Framing::ChunkEnd {
+                        Framing::ChunkSize
+                    } else {
+                        self.end = Some(BodyEnd::Complete);
+                        Framing::Done
+                    };
+                }
+                Framing::Close => {
+                    self.body.append(&mut self.raw);
+                    return;
+                }
+                Framing::Done => return,
+            }
+        }
+    }
+
+    /// Reads until at least `n` body bytes are buffered; false if the body ended first.
+    async fn fill(&mut self, n: usize) -> bool {
+        while self.body.len() < n {
+            if self.end.is_some() {
+                return false;
+            }
+            if self.read_raw().await == 0 {
+                self.end.get_or_insert(BodyEnd::Eof);
+                self.framing = Framing::Done;
+            }
+            self.decode();
+        }
+        true
+    }
+
+    /// The next `n` body bytes, or None if the body ended first.
+    pub async fn body_exact(&mut self, n: usize) -> Option<Vec<u8>> {
+        self.fill(n).await.then(|| self.body.drain(..n).collect())
+    }
+
+    /// Body bytes up to and including `pat` (at most `limit` bytes), or None if the body ended.
+    pub async fn body_until(&mut self, pat: &[u8], limit: usize) -> Option<Vec<u8>> {
+        loop {
+            if let Some(i) = find(&self.body, pat) {
+                return Some(self.body.drain(..i + pat.len()).collect());
+            }
+            assert!(self.body.len() <= limit, "no {pat:?} within {limit} bytes");
+            let want = self.body.len() + 1;
+            if !self.fill(want).await {
+                return None;
+            }
+        }
+    }
+
+    /// The rest of the body and how it ended (bounded: at most `limit` bytes, `IO_TIMEOUT`/read).
+    pub async fn body_to_end(&mut self, limit: usize) -> (Vec<u8>, BodyEnd) {
+        loop {
+            let want = self.body.len() + 1;
+            if !self.fill(want).await {
+                return (std::mem::take(&mut self.body), self.end.unwrap());
+            }
+            assert!(self.body.len() <= limit, "body longer than {limit} bytes");
+        }
+    }
+
+    /// Whether the server closed the connection within `limit` (reads and discards data).
+    pub async fn closed_within(&mut self, limit: Duration) -> bool {
+        let t0 = Instant::now();
+        let mut buf = vec![0u8; 16 * 1024];
+        while t0.elapsed() < limit {
+            match tokio::time::timeout(limit - t0.elapsed(), self.stream.read(&mut buf)).await {
+                Ok(Ok(0)) | Ok(Err(_)) => return true,
+                Ok(Ok(_)) => {}
+                Err(_) => return false,
+            }
+        }
+        false
+    }
+}
+
+/// A complete response of a simple request.
+#[derive(Debug)]
+pub struct Response {
+    pub head: Head,
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).to_string()
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
+    }
+}
+
+/// Sends a raw request (the caller writes the whole head) and reads one whole response.
+pub async fn raw_request(addr: SocketAddr, request: &[u8]) -> Response {
+    let mut c = HttpConn::connect(addr).await;
+    c.send(request).await;
+    let head = c.read_head().await;
+    let (body, end) = c.body_to_end(16 << 20).await;
+    if head.header("content-length").is_some() {
+        assert_eq!(end, BodyEnd::Complete, "body shorter than Content-Length");
+    }
+    Response { head, body }
+}
+
+/// `GET path` over HTTP/1.1 with `Connection: close`.
+pub async fn get(addr: SocketAddr, path: &str) -> Response {
+    let req = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+    raw_request(addr, req.as_bytes()).await
+}
+
+/// One part of a multipart stream.
+#[derive(Debug)]
+pub struct Part {
+    /// Names lower-cased, in order.
+    pub headers: Vec<(String, String)>,
+    pub jpeg: Vec<u8>,
+    /// When the last JPEG byte was read.
+    pub received_at: SystemTime,
+    /// Time between the last JPEG byte and the complete closing boundary.
+    pub boundary_wait: Duration,
+}
+
+impl Part {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn seq(&self) -> u64 {
+        self.header("x-frame-seq")
+            .expect("X-Frame-Seq")
+            .parse()
+            .expect("numeric X-Frame-Seq")
+    }
+
+    /// `X-Timestamp` in seconds since the epoch.
+    pub fn timestamp(&self) -> f64 {
+        self.header("x-timestamp")
+            .expect("X-Timestamp")
+            .parse()
+            .expect("numeric X-Timestamp")
+    }
+
+    /// How old the frame was when it arrived (receive time minus `X-Timestamp`), in seconds.
+    pub fn age_s(&self) -> f64 {
+        let recv = self
+            .received_at
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs_f64();
+        recv - self.timestamp()
+    }
+}
+
+/// A multipart/x-mixed-replace stream client.
+pub struct MjpegClient {
+    pub conn: HttpConn,
+    pub head: Head,
+    opened: bool,
+}
+
+impl MjpegClient {
+    /// Requests `path` and reads the response head (any status).
+    pub async fn open(addr: SocketAddr, path: &str, http10: bool) -> Self {
+        let mut conn = HttpConn::connect(addr).await;
+        Self::request(&mut conn, path, http10).await;
+        let head = conn.read_head().await;
+        Self {
+            conn,
+            head,
+            opened: false,
+        }
+    }
+
+    async fn request(conn: &mut HttpConn, path: &str, http10: bool) {
+        conn.send_get(path, http10).await;
+    }
+
+    /// Like [`MjpegClient::open`] on an already connected (e.g. tuned) socket.
+    pub async fn open_on(stream: TcpStream, path: &str) -> Self {
+        let mut conn = HttpConn::from_stream(stream);
+        Self::request(&mut conn, path, false).await;
+        let head = conn.read_head().await;
+        Self {
+            conn,
+            head,
+            opened: false,
+        }
+    }
+
+    /// The next part, asserting its framing; None when the body ended.
+    pub async fn next_part(&mut self) -> Option<Part> {
+        let delimiter = format!("\r\n--{BOUNDARY}\r\n");
+        if !self.opened {
+            let open = self.conn.body_exact(BOUNDARY.len() + 4).await?;
+            assert_eq!(
+                open,
+                format!("--{BOUNDARY}\r\n").as_bytes(),
+                "the body opens with the boundary"
+            );
+            self.opened = true;
+        }
+        let raw = self.conn.body_until(b"\r\n\r\n", 4096).await?;
+        let text = String::from_utf8(raw).expect("ASCII part headers");
+        let headers: Vec<(String, String)> = text
+            .trim_end()
+            .split("\r\n")
+            .map(|l| {
+                let (k, v) = l
+                    .split_once(':')
+                    .unwrap_or_else(|| panic!("bad part header line {l:?}"));
+                (k.trim().to_ascii_lowercase(), v.trim().to_string())
+            })
+            .collect();
+        let len: usize = headers
+            .iter()
+            .find(|(k, _)| k == "content-length")
+            .expect("part has Content-Length")
+            .1
+            .parse()
+            .expect("numeric part Content-Length");
+        let jpeg = self.conn.body_exact(len).await?;
+        let received_at = SystemTime::now();
+        let t = Instant::now();
+        let tail = self.conn.body_exact(delimiter.len()).await?;
+        let boundary_wait = t.elapsed();
+        assert_eq!(
+            String::from_utf8_lossy(&tail),
+            delimiter,
+            "the closing boundary follows the JPEG's Content-Length bytes"
+        );
+        Some(Part {
+            headers,
+            jpeg,
+            received_at,
+            boundary_wait,
+        })
+    }
+
+    /// Reads parts for `dur` (bounded: stops at the end of the body); returns them.
+    pub async fn parts_for(&mut self, dur: Duration) -> Vec<Part> {
+        let t0 = Instant::now();
+        let mut parts = Vec::new();
+        while t0.elapsed() < dur {
+            match tokio::time::timeout(dur - t0.elapsed(), self.next_part()).await {
+                Ok(Some(p)) => parts.push(p),
+                Ok(None) | Err(_) => break,
+            }
+        }
+        parts
+    }
+
+    /// Reads until the body ends; returns how it ended (bounded by `limit`).
+    pub async fn until_end(&mut self, limit: Duration) -> Option<BodyEnd> {
+        let t0 = Instant::now();
+        while t0.elapsed() < limit {
+            match tokio::time::timeout(limit - t0.elapsed(), self.next_part()).await {
+                Ok(Some(_)) => {}
+                Ok(None) => return self.conn.end,
+                Err(_) => return None,
+            }
+        }
+        None
+    }
+}
+
+fn find(hay: &[u8], pat: &[u8]) -> Option<usize> {
+    hay.windows(pat.len()).position(|w| w == pat)
+}

@@ -72,6 +72,9 @@ pub struct HttpConn {
     body: Vec<u8>,
     framing: Framing,
     end: Option<BodyEnd>,
+    /// Read from the socket only the bytes the current call needs (a client that takes one
+    /// part at a time leaves the rest in the kernel), instead of everything available.
+    pub exact_reads: bool,
 }
 
 impl HttpConn {
@@ -90,6 +93,7 @@ impl HttpConn {
             body: Vec::new(),
             framing: Framing::Done,
             end: None,
+            exact_reads: false,
         }
     }
 
@@ -110,11 +114,13 @@ impl HttpConn {
         self.send(req.as_bytes()).await;
     }
 
-    /// Reads more bytes from the socket into `raw`; 0 at EOF. Panics after [`IO_TIMEOUT`].
-    async fn read_raw(&mut self) -> usize {
+    /// Reads up to `max` more bytes from the socket into `raw`; 0 at EOF. Panics after
+    /// [`IO_TIMEOUT`].
+    async fn read_raw(&mut self, max: usize) -> usize {
         // Read straight into the heap buffer: big arrays in async state overflow test stacks.
-        self.raw.reserve(64 * 1024);
-        tokio::time::timeout(IO_TIMEOUT, self.stream.read_buf(&mut self.raw))
+        let mut limited = (&mut self.stream).take(max as u64);
+        self.raw.reserve(max);
+        tokio::time::timeout(IO_TIMEOUT, limited.read_buf(&mut self.raw))
             .await
             .expect("read timed out")
             .unwrap_or(0) // a reset counts as the end
@@ -127,7 +133,8 @@ impl HttpConn {
                 break i;
             }
             assert!(self.raw.len() < 64 * 1024, "response head too large");
-            if self.read_raw().await == 0 {
+            let max = if self.exact_reads { 1 } else { 64 * 1024 };
+            if self.read_raw(max).await == 0 {
                 panic!(
                     "connection closed before a response head: {:?}",
                     String::from_utf8_lossy(&self.raw)
@@ -229,7 +236,14 @@ impl HttpConn {
             if self.end.is_some() {
                 return false;
             }
-            if self.read_raw().await == 0 {
+            // Body bytes are at most as many as raw bytes (chunk framing only adds), so reading
+            // the missing count never reads past what this call needs.
+            let max = if self.exact_reads {
+                n - self.body.len()
+            } else {
+                64 * 1024
+            };
+            if self.read_raw(max).await == 0 {
                 self.end.get_or_insert(BodyEnd::Eof);
                 self.framing = Framing::Done;
             }
@@ -389,9 +403,11 @@ impl MjpegClient {
         conn.send_get(path, http10).await;
     }
 
-    /// Like [`MjpegClient::open`] on an already connected (e.g. tuned) socket.
-    pub async fn open_on(stream: TcpStream, path: &str) -> Self {
+    /// Like [`MjpegClient::open`] on an already connected (e.g. tuned) socket, optionally
+    /// reading only the bytes each part needs ([`HttpConn::exact_reads`]).
+    pub async fn open_on(stream: TcpStream, path: &str, exact_reads: bool) -> Self {
         let mut conn = HttpConn::from_stream(stream);
+        conn.exact_reads = exact_reads;
         Self::request(&mut conn, path, false).await;
         let head = conn.read_head().await;
         Self {

@@ -47,12 +47,16 @@ fn assert_one_line_error(file: &str, text: &str, needles: &[&str]) {
             "{args:?}: stderr must be exactly one line: {stderr:?}"
         );
         for needle in needles {
-            assert!(stderr.contains(needle), "{args:?}: {stderr:?} lacks {needle:?}");
+            assert!(
+                stderr.contains(needle),
+                "{args:?}: {stderr:?} lacks {needle:?}"
+            );
         }
     }
 }
 
-const STREAM_HEAD: &str = "[server]\nlisten = \"127.0.0.1:0\"\n\n[[stream]]\nid = \"main\"\nsource = \"test\"\n";
+const STREAM_HEAD: &str =
+    "[server]\nlisten = \"127.0.0.1:0\"\n\n[[stream]]\nid = \"main\"\nsource = \"test\"\n";
 
 #[test]
 fn wrong_type_names_key_and_line() {

@@ -45,7 +45,9 @@ async fn max_clients_refuses_the_third_stream_then_admits_after_one_leaves() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     again.next_part().await.expect("a part for the new client");
-    b.next_part().await.expect("the remaining client still streams");
+    b.next_part()
+        .await
+        .expect("the remaining client still streams");
     drop((again, b));
     stop(running).await;
 }
@@ -78,7 +80,10 @@ async fn malformed_requests_get_4xx_and_the_server_keeps_serving() {
     )
     .await;
     assert_eq!(post.head.status, 405);
-    let allow = post.head.header("allow").expect("405 names what is allowed");
+    let allow = post
+        .head
+        .header("allow")
+        .expect("405 names what is allowed");
     assert!(allow.contains("GET"), "Allow: {allow}");
 
     assert_eq!(get(addr, "/nope").await.head.status, 404);

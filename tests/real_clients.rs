@@ -45,8 +45,19 @@ async fn ffmpeg_decodes_the_stream_and_ffprobe_reports_its_size() {
     let out = run(
         "ffmpeg",
         [
-            "-hide_banner", "-nostdin", "-v", "error", "-f", "mjpeg", "-i", &url, "-frames:v",
-            "30", "-f", "null", "-",
+            "-hide_banner",
+            "-nostdin",
+            "-v",
+            "error",
+            "-f",
+            "mjpeg",
+            "-i",
+            &url,
+            "-frames:v",
+            "30",
+            "-f",
+            "null",
+            "-",
         ]
         .map(String::from)
         .to_vec(),
@@ -66,8 +77,15 @@ async fn ffmpeg_decodes_the_stream_and_ffprobe_reports_its_size() {
     let out = run(
         "ffprobe",
         [
-            "-v", "error", "-f", "mjpeg", "-show_entries", "stream=width,height", "-of",
-            "csv=p=0", &url,
+            "-v",
+            "error",
+            "-f",
+            "mjpeg",
+            "-show_entries",
+            "stream=width,height",
+            "-of",
+            "csv=p=0",
+            &url,
         ]
         .map(String::from)
         .to_vec(),
@@ -85,8 +103,15 @@ async fn ffmpeg_decodes_the_stream_and_ffprobe_reports_its_size() {
     let out = run(
         "ffprobe",
         [
-            "-v", "error", "-f", "mpjpeg", "-show_entries", "stream=width,height", "-of",
-            "csv=p=0", &url,
+            "-v",
+            "error",
+            "-f",
+            "mpjpeg",
+            "-show_entries",
+            "stream=width,height",
+            "-of",
+            "csv=p=0",
+            &url,
         ]
         .map(String::from)
         .to_vec(),

@@ -77,8 +77,16 @@ fn binary_exits_0_on_sigterm_and_ends_the_stream() {
     let status = server
         .wait_exit(Duration::from_secs(5))
         .unwrap_or_else(|| panic!("no exit within 5 s of SIGTERM: {}", server.stderr()));
-    assert_eq!(status.code(), Some(0), "exit status; stderr: {}", server.stderr());
-    assert!(dir.path().join("logs").is_dir(), "the default log dir was created");
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "exit status; stderr: {}",
+        server.stderr()
+    );
+    assert!(
+        dir.path().join("logs").is_dir(),
+        "the default log dir was created"
+    );
 }
 
 /// Stalls one client (never reads) so that draining has to wait for the deadline.

@@ -163,7 +163,10 @@ async fn slow_reader_gets_recent_frames_not_a_backlog() {
             let p = c.next_part().await.expect("a part");
             ages.push((t0.elapsed().as_secs_f64(), p.age_s(), p.seq(), p.jpeg.len()));
             if ages.len() == 5 {
-                let out = std::process::Command::new("ss").args(["-tnmi", &format!("( sport = :{} )", running.addr.port())]).output().unwrap();
+                let out = std::process::Command::new("ss")
+                    .args(["-tnmi", &format!("( sport = :{} )", running.addr.port())])
+                    .output()
+                    .unwrap();
                 eprintln!("{}", String::from_utf8_lossy(&out.stdout));
             }
             tokio::time::sleep(Duration::from_secs(1)).await;

@@ -39,7 +39,10 @@ fn check_stream_head(c: &MjpegClient) {
         Some(format!("multipart/x-mixed-replace;boundary={BOUNDARY}").as_str())
     );
     let cache = c.head.header("cache-control").expect("Cache-Control");
-    assert!(cache.contains("no-cache") && cache.contains("no-store"), "{cache}");
+    assert!(
+        cache.contains("no-cache") && cache.contains("no-store"),
+        "{cache}"
+    );
     assert_eq!(c.head.header("pragma"), Some("no-cache"));
     assert_eq!(c.head.header("expires"), Some("0"));
 }
@@ -67,7 +70,11 @@ async fn parts_are_well_formed_over_http10_and_on_the_aliases() {
     let running = start(config(160, 120, 30)).await;
     let mut c = MjpegClient::open(running.addr, "/stream.mjpg", true).await;
     check_stream_head(&c);
-    assert_eq!(c.head.header("transfer-encoding"), None, "no chunking for HTTP/1.0");
+    assert_eq!(
+        c.head.header("transfer-encoding"),
+        None,
+        "no chunking for HTTP/1.0"
+    );
     let mut last_seq = 0;
     for _ in 0..10 {
         let p = c.next_part().await.expect("a part");
@@ -120,7 +127,10 @@ async fn fps_query_and_max_client_fps_cap_a_clients_rate() {
     slow.next_part().await.expect("first part");
     let (a, b) = tokio::join!(capped.parts_for(window), slow.parts_for(window));
     let (n_capped, n_slow) = (count_in(&a), count_in(&b));
-    assert!((8..=12).contains(&n_capped), "fps=20 capped at 5: {n_capped} parts in 2 s");
+    assert!(
+        (8..=12).contains(&n_capped),
+        "fps=20 capped at 5: {n_capped} parts in 2 s"
+    );
     assert!((4..=8).contains(&n_slow), "fps=3: {n_slow} parts in 2 s");
     drop((capped, slow));
     stop(running).await;
@@ -136,7 +146,10 @@ async fn fps_query_and_max_client_fps_cap_a_clients_rate() {
     let (a, b) = tokio::join!(five.parts_for(window), full.parts_for(window));
     let (n_five, n_full) = (count_in(&a), count_in(&b));
     assert!((8..=12).contains(&n_five), "fps=5: {n_five} parts in 2 s");
-    assert!(n_full >= 30, "uncapped client at a 30 fps source: {n_full} parts in 2 s");
+    assert!(
+        n_full >= 30,
+        "uncapped client at a 30 fps source: {n_full} parts in 2 s"
+    );
     drop((five, full));
     stop(running).await;
 }
@@ -145,10 +158,16 @@ fn check_snapshot(resp: &common::client::Response, width: usize, height: usize) 
     assert_eq!(resp.head.status, 200, "{}", resp.text());
     assert_eq!(resp.head.header("content-type"), Some("image/jpeg"));
     assert_eq!(
-        resp.head.header("content-length").map(|l| l.parse::<usize>().unwrap()),
+        resp.head
+            .header("content-length")
+            .map(|l| l.parse::<usize>().unwrap()),
         Some(resp.body.len())
     );
-    assert!(resp.head.header("cache-control").unwrap().contains("no-store"));
+    assert!(resp
+        .head
+        .header("cache-control")
+        .unwrap()
+        .contains("no-store"));
     assert_eq!(decode_jpeg(&resp.body), (width, height));
 }
 
@@ -168,11 +187,25 @@ async fn snapshots_work_before_and_after_streaming_and_per_stream() {
     tokio::time::sleep(Duration::from_millis(200)).await;
     let after = get(running.addr, "/snapshot.jpg").await;
     check_snapshot(&after, 160, 120);
-    let age = unix_now() - after.head.header("x-timestamp").unwrap().parse::<f64>().unwrap();
+    let age = unix_now()
+        - after
+            .head
+            .header("x-timestamp")
+            .unwrap()
+            .parse::<f64>()
+            .unwrap();
     assert!(age < 1.5, "snapshot after streaming is {age:.2} s old");
 
-    check_snapshot(&get(running.addr, "/streams/second/snapshot.jpg").await, 320, 240);
-    check_snapshot(&get(running.addr, "/streams/main/snapshot.jpg").await, 160, 120);
+    check_snapshot(
+        &get(running.addr, "/streams/second/snapshot.jpg").await,
+        320,
+        240,
+    );
+    check_snapshot(
+        &get(running.addr, "/streams/main/snapshot.jpg").await,
+        160,
+        120,
+    );
     let missing = get(running.addr, "/streams/nope/snapshot.jpg").await;
     assert_eq!(missing.head.status, 404);
     let missing = get(running.addr, "/streams/nope/stream.mjpg").await;

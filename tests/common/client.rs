@@ -180,7 +180,9 @@ impl HttpConn {
         loop {
             match self.framing {
                 Framing::ChunkSize => {
-                    let Some(i) = find(&self.raw, b"\r\n") else { return };
+                    let Some(i) = find(&self.raw, b"\r\n") else {
+                        return;
+                    };
                     let line = String::from_utf8_lossy(&self.raw[..i]).to_string();
                     let size = usize::from_str_radix(line.split(';').next().unwrap().trim(), 16)
                         .unwrap_or_else(|_| panic!("bad chunk size line {line:?}"));

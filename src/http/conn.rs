@@ -44,6 +44,38 @@ pub fn tune_socket(stream: &TcpStream, send_buffer: usize, notsent_lowat: usize)
     Ok(())
 }
 
+/// A client socket as its response body sees it: how much the peer has not yet acknowledged.
+///
+/// `TCP_NOTSENT_LOWAT` bounds only the bytes not yet *sent*; a slow client's window can still
+/// hold several small frames, and hyper buffers one more. A stream body therefore picks its
+/// next frame only when this queue has drained (see `super::mjpeg`). Holds a duplicate of the
+/// socket's fd, so it stays valid as long as the body that uses it.
+#[derive(Clone)]
+pub struct SendQueue(std::sync::Arc<std::os::fd::OwnedFd>);
+
+impl SendQueue {
+    pub fn new(stream: &TcpStream) -> io::Result<Self> {
+        use std::os::fd::AsFd;
+        Ok(Self(std::sync::Arc::new(
+            stream.as_fd().try_clone_to_owned()?,
+        )))
+    }
+
+    /// Bytes sent but not acknowledged plus bytes not yet sent (`SIOCOUTQ`); None if unknown.
+    pub fn queued_bytes(&self) -> Option<usize> {
+        let mut n: libc::c_int = 0;
+        // SAFETY: a valid fd and an int out-parameter, as SIOCOUTQ (= TIOCOUTQ) expects.
+        let rc = unsafe { libc::ioctl(self.0.as_raw_fd(), libc::TIOCOUTQ, &mut n) };
+        (rc == 0).then(|| usize::try_from(n).unwrap_or(0))
+    }
+
+    /// Ends the connection: hyper's next read or write on it fails.
+    pub fn abort(&self) {
+        // SAFETY: shutdown(2) on a valid fd; the duplicate shares the socket.
+        unsafe { libc::shutdown(self.0.as_raw_fd(), libc::SHUT_RDWR) };
+    }
+}
+
 /// A TCP stream whose writes fail with `TimedOut` once a write has been blocked for `timeout`.
 pub struct TimeoutStream {
     inner: TcpStream,

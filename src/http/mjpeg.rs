@@ -7,6 +7,12 @@
 //! the JPEG (Chrome shows a frame only once the next boundary arrives). While the source is idle
 //! the newest frame is re-sent every `idle_resend`. The body ends when shutdown starts.
 //!
+//! Those two bounds are in bytes (hyper's buffer, the unsent bytes), and a slow client's TCP
+//! window holds more: measured on loopback, a client reading one 19 kB frame a second got frames
+//! 2–3 s old, with 6 kB frames 7 s. So with the socket's [`SendQueue`], a new part is chosen only
+//! once the client has acknowledged (nearly) all it was sent; a client that stays behind for
+//! `write_timeout` is disconnected.
+//!
 //! The JPEG bytes are never copied: a part is a chain of (headers, shared JPEG, boundary).
 
 use std::future::Future;
@@ -24,8 +30,32 @@ use tokio::time::{Instant, Sleep};
 use tokio_stream::wrappers::WatchStream;
 use tokio_stream::Stream;
 
+use super::conn::SendQueue;
 use crate::frame::Frame;
 use crate::stats::StreamStats;
+
+/// The client counts as drained when at most this much of what it was sent is unacknowledged
+/// (a couple of segments: the final ACK of a frame may be delayed).
+const DRAINED_BYTES: usize = 4096;
+/// How often a body waiting for the client to drain looks at the send queue again (the kernel
+/// has no "queue empty" event); stretched up to the maximum while the client stays behind.
+const DRAIN_POLL_MIN: Duration = Duration::from_millis(5);
+const DRAIN_POLL_MAX: Duration = Duration::from_millis(100);
+
+/// Waits for the client to drain before each new part.
+struct Drain {
+    queue: SendQueue,
+    /// Behind for this long without draining: the client is stalled.
+    stalled_after: Duration,
+    /// Since when the client has been behind (None = drained).
+    behind_since: Option<Instant>,
+}
+
+enum Gate {
+    Open,
+    WaitUntil(Instant),
+    Stalled,
+}
 
 /// The multipart boundary (without the leading `--`).
 pub const BOUNDARY: &str = "streamserver-boundary";
@@ -91,6 +121,7 @@ pub struct MjpegBody {
     boundary: Bytes,
     slot: ClientSlot,
     span: tracing::Span,
+    drain: Option<Drain>,
 }
 
 impl MjpegBody {
@@ -114,6 +145,37 @@ impl MjpegBody {
             boundary: closing_boundary(),
             slot,
             span,
+            drain: None,
+        }
+    }
+
+    /// Picks each new part only once the client has drained `queue` (see the module doc);
+    /// a client behind for `stalled_after` is disconnected.
+    pub fn drain_gated(mut self, queue: Option<SendQueue>, stalled_after: Duration) -> Self {
+        self.drain = queue.map(|queue| Drain {
+            queue,
+            stalled_after,
+            behind_since: None,
+        });
+        self
+    }
+
+    fn gate(&mut self, now: Instant) -> Gate {
+        let Some(d) = &mut self.drain else {
+            return Gate::Open;
+        };
+        match d.queue.queued_bytes() {
+            Some(n) if n > DRAINED_BYTES && self.last_send.is_some() => {
+                let behind = now - *d.behind_since.get_or_insert(now);
+                if behind >= d.stalled_after {
+                    return Gate::Stalled;
+                }
+                Gate::WaitUntil(now + (behind / 4).clamp(DRAIN_POLL_MIN, DRAIN_POLL_MAX))
+            }
+            _ => {
+                d.behind_since = None;
+                Gate::Open
+            }
         }
     }
 
@@ -158,21 +220,30 @@ impl Body for MjpegBody {
             let Some(latest) = this.latest.clone() else {
                 return Poll::Pending; // no frame yet; the watch wakes us
             };
-            let paced_until = match (this.min_interval, this.last_send) {
-                (Some(iv), Some(last)) => last + iv,
-                _ => now,
-            };
-            let wake_at = if latest.seq != this.sent_seq {
-                if now >= paced_until {
-                    return Poll::Ready(Some(Ok(BodyFrame::data(this.part(latest, now)))));
+            let due = if latest.seq != this.sent_seq {
+                match (this.min_interval, this.last_send) {
+                    (Some(iv), Some(last)) => last + iv,
+                    _ => now,
                 }
-                paced_until
             } else {
-                let resend_at = this.last_send.map_or(now, |t| t + this.idle_resend);
-                if now >= resend_at {
-                    return Poll::Ready(Some(Ok(BodyFrame::data(this.part(latest, now)))));
+                this.last_send.map_or(now, |t| t + this.idle_resend)
+            };
+            let wake_at = if now < due {
+                due
+            } else {
+                match this.gate(now) {
+                    Gate::Open => {
+                        return Poll::Ready(Some(Ok(BodyFrame::data(this.part(latest, now)))))
+                    }
+                    Gate::WaitUntil(t) => t,
+                    Gate::Stalled => {
+                        tracing::info!(parent: &this.span, "client stalled: disconnecting");
+                        if let Some(d) = &this.drain {
+                            d.queue.abort();
+                        }
+                        return Poll::Ready(None);
+                    }
                 }
-                resend_at
             };
             this.timer.as_mut().reset(wake_at);
             if this.timer.as_mut().poll(cx).is_pending() {

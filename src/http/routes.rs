@@ -20,6 +20,7 @@ use http::{Method, Request, Response, StatusCode};
 use http_body_util::{combinators::UnsyncBoxBody, BodyExt, Full};
 use tracing::{debug, info};
 
+use super::conn::SendQueue;
 use super::mjpeg::{ClientSlot, MjpegBody, PartBuf, BOUNDARY};
 use super::{status, AppState, StreamHandle};
 use crate::frame::Frame;
@@ -59,7 +60,7 @@ pub async fn handle<B>(req: Request<B>, state: &Arc<AppState>) -> Response<Respo
         Err(no) => return no.response(),
     };
     let resp = match route {
-        Route::Stream(s) => stream(s, &query, state),
+        Route::Stream(s) => stream(s, &query, state, req.extensions().get().cloned()),
         Route::Snapshot(s) => snapshot(s, state).await,
         Route::Viewer => html(VIEWER_HTML),
         Route::Health => status::health(state),
@@ -147,7 +148,12 @@ impl Query {
     }
 }
 
-fn stream(s: &StreamHandle, q: &Query, state: &Arc<AppState>) -> Response<ResponseBody> {
+fn stream(
+    s: &StreamHandle,
+    q: &Query,
+    state: &Arc<AppState>,
+    queue: Option<SendQueue>,
+) -> Response<ResponseBody> {
     let Ok(permit) = state.stream_permits.clone().try_acquire_owned() else {
         info!(stream = %s.id, "client refused: max_clients reached");
         let mut resp = text(
@@ -179,7 +185,8 @@ fn stream(s: &StreamHandle, q: &Query, state: &Arc<AppState>) -> Response<Respon
         async move { shutdown.triggered().await },
         ClientSlot::new(s.stats.clone(), permit),
         span,
-    );
+    )
+    .drain_gated(queue, state.config.write_timeout);
     let mut resp = Response::new(body.boxed_unsync());
     let h = resp.headers_mut();
     h.insert(

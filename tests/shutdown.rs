@@ -89,33 +89,53 @@ fn binary_exits_0_on_sigterm_and_ends_the_stream() {
     );
 }
 
-/// Stalls one client (never reads) so that draining has to wait for the deadline.
-fn stalled_client(server: &ServerProcess, rt: &tokio::runtime::Runtime) -> HttpConn {
+/// A snapshot request that cannot complete: the source never delivers a frame and its
+/// placeholder is older than a snapshot accepts, so the request waits for `snapshot_timeout`
+/// (30 s) and graceful draining has to wait for the shutdown deadline.
+fn stuck_snapshot(server: &ServerProcess, rt: &tokio::runtime::Runtime) -> HttpConn {
     rt.block_on(async {
+        tokio::time::sleep(Duration::from_millis(1300)).await; // placeholder now > 1 s old
         let mut c = HttpConn::connect(server.addr).await;
-        c.send_get("/stream.mjpg", false).await;
-        // 640×480 frames at 30 fps fill the socket buffers well within a second.
-        tokio::time::sleep(Duration::from_millis(1500)).await;
+        c.send_get("/snapshot.jpg", false).await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
         c
     })
 }
 
+const STUCK_CONFIG: &str = r#"[server]
+shutdown_timeout = "3s"
+snapshot_timeout = "30s"
+
+[logging]
+console = false
+
+[[stream]]
+id = "main"
+source = "test"
+
+[stream.test]
+width = 160
+height = 120
+fail_starts = 1000
+
+[stream.supervisor]
+backoff_initial = "60s"
+backoff_max = "60s"
+"#;
+
 #[test]
 fn second_signal_exits_at_once_during_a_stuck_shutdown() {
     let dir = TempDir::new("sigterm2");
-    let cfg = dir.write(
-        "config.toml",
-        "[server]\nshutdown_timeout = \"3s\"\nwrite_timeout = \"60s\"\n\n[logging]\nconsole = false\n",
-    );
+    let cfg = dir.write("config.toml", STUCK_CONFIG);
     let cfg = cfg.to_str().unwrap();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
 
-    // One signal: the stalled client holds the drain until the 3 s deadline.
-    let mut server = ServerProcess::spawn(dir.path(), &["--config", cfg, "--source", "test"]);
-    let stalled = stalled_client(&server, &rt);
+    // One signal: the pending snapshot holds the drain until the 3 s deadline.
+    let mut server = ServerProcess::spawn(dir.path(), &["--config", cfg]);
+    let stuck = stuck_snapshot(&server, &rt);
     let t0 = Instant::now();
     server.signal(libc::SIGTERM);
     let status = server.wait_exit(Duration::from_secs(10)).expect("exits");
@@ -123,13 +143,13 @@ fn second_signal_exits_at_once_during_a_stuck_shutdown() {
     assert_eq!(status.code(), Some(0), "{}", server.stderr());
     assert!(
         graceful >= Duration::from_millis(2500),
-        "the stalled client did not hold the drain ({graceful:?}); the next check would prove nothing"
+        "the pending request did not hold the drain ({graceful:?}); the next check would prove nothing"
     );
-    drop(stalled);
+    drop(stuck);
 
     // Two signals: exit at once.
-    let mut server = ServerProcess::spawn(dir.path(), &["--config", cfg, "--source", "test"]);
-    let stalled = stalled_client(&server, &rt);
+    let mut server = ServerProcess::spawn(dir.path(), &["--config", cfg]);
+    let stuck = stuck_snapshot(&server, &rt);
     let t0 = Instant::now();
     server.signal(libc::SIGTERM);
     std::thread::sleep(Duration::from_millis(100));
@@ -143,5 +163,6 @@ fn second_signal_exits_at_once_during_a_stuck_shutdown() {
         "second signal: exit took {immediate:?} (graceful took {graceful:?})"
     );
     assert!(status.code().is_some(), "exited, not killed: {status}");
-    drop(stalled);
+    eprintln!("one signal: {graceful:?}; two signals: {immediate:?} ({status})");
+    drop(stuck);
 }

@@ -64,6 +64,7 @@ async fn stalled_clients_cost_bounded_frames_and_memory_and_do_not_slow_others()
 
     let rss_before = rss_bytes();
     let sent_before = frames_sent(&running);
+    let bytes_before = running.state.streams[0].stats.bytes_sent.load(Relaxed);
     let mut stalled = Vec::new();
     for _ in 0..STALLED {
         let mut c = HttpConn::connect(running.addr).await;
@@ -80,8 +81,9 @@ async fn stalled_clients_cost_bounded_frames_and_memory_and_do_not_slow_others()
         .slot
         .latest()
         .map_or(0, |f| f.jpeg.len());
-    let bytes_per_client =
-        running.state.streams[0].stats.bytes_sent.load(Relaxed) as f64 / STALLED as f64;
+    let bytes_per_client = (running.state.streams[0].stats.bytes_sent.load(Relaxed) - bytes_before)
+        as f64
+        / STALLED as f64;
     eprintln!(
         "stalled: {per_client:.1} frames/client, {bytes_per_client:.0} B ({frame_bytes} B/frame), \
          rss {} → {} MB",
@@ -91,6 +93,12 @@ async fn stalled_clients_cost_bounded_frames_and_memory_and_do_not_slow_others()
     assert!(
         per_client <= 15.0,
         "a stalled client was sent {per_client:.1} frames of ~{frame_bytes} B in 3 s"
+    );
+    // A stalled client's kernel accepts (and acknowledges) up to its receive buffer, 128 KB by
+    // default (tcp_rmem); beyond that the server sends nothing more.
+    assert!(
+        bytes_per_client < 256.0 * 1024.0,
+        "a stalled client was sent {bytes_per_client:.0} JPEG bytes"
     );
     let growth = rss_after.saturating_sub(rss_before);
     assert!(
@@ -141,37 +149,49 @@ async fn stalled_client_is_dropped_after_the_write_timeout() {
     stop(running).await;
 }
 
-/// Connects with a given receive buffer (0 = kernel default), which must be set before connect.
+/// Connects with a given receive buffer, which must be set before connect.
 async fn connect_with_rcvbuf(addr: SocketAddr, rcvbuf: u32) -> TcpStream {
     let sock = TcpSocket::new_v4().unwrap();
-    if rcvbuf > 0 {
-        sock.set_recv_buffer_size(rcvbuf).unwrap();
-    }
+    sock.set_recv_buffer_size(rcvbuf).unwrap();
     sock.connect(addr).await.unwrap()
 }
 
+/// A client that reads one part a second gets frames less than 1.5 s old once it has run 5 s.
+///
+/// The client models a slow *link*: what it has not read is not acknowledged. It reads only
+/// the bytes each part needs and keeps its receive buffer (8 KB, the kernel doubles it) below
+/// one frame (~19 kB at 640×480). Bytes a client's own kernel has accepted and acknowledged are
+/// out of the server's sight: with a 64 KB buffer the same reader gets frames 3–7 s old because
+/// its kernel holds several of them (measured; see the report of issue 2), whatever the server
+/// does. What this test holds the server to is its own side: hyper's one-part buffer, the
+/// unsent bytes (`TCP_NOTSENT_LOWAT`) and the unacknowledged ones (the body picks a new frame
+/// only once the client has drained the previous one).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_reader_gets_recent_frames_not_a_backlog() {
     let _turn = SERIAL.lock().await;
-    let running = start(config(320, 240, 30)).await;
-    for rcvbuf in [0u32, 65536, 16384] {
-        let stream = connect_with_rcvbuf(running.addr, rcvbuf).await;
-        let mut c = MjpegClient::open_on(stream, "/stream.mjpg", true).await;
-        let t0 = Instant::now();
-        let mut ages = Vec::new();
-        while t0.elapsed() < Duration::from_secs(7) {
-            let p = c.next_part().await.expect("a part");
-            ages.push((t0.elapsed().as_secs_f64(), p.age_s(), p.seq(), p.jpeg.len()));
-            if ages.len() == 5 {
-                let out = std::process::Command::new("ss")
-                    .args(["-tnmi", &format!("( sport = :{} )", running.addr.port())])
-                    .output()
-                    .unwrap();
-                eprintln!("{}", String::from_utf8_lossy(&out.stdout));
-            }
-            tokio::time::sleep(Duration::from_secs(1)).await;
-        }
-        eprintln!("rcvbuf {rcvbuf}: (t, age) {ages:.2?}");
+    let running = start(config(640, 480, 30)).await;
+    let stream = connect_with_rcvbuf(running.addr, 8192).await;
+    let mut c = MjpegClient::open_on(stream, "/stream.mjpg", true).await;
+    assert_eq!(c.head.status, 200);
+    let t0 = Instant::now();
+    let mut ages = Vec::new();
+    while t0.elapsed() < Duration::from_secs(8) {
+        let p = c.next_part().await.expect("a part");
+        ages.push((t0.elapsed().as_secs_f64(), p.age_s(), p.seq()));
+        tokio::time::sleep(Duration::from_secs(1)).await;
     }
+    eprintln!("slow reader (t s, frame age s, seq): {ages:.2?}");
+    let late: Vec<_> = ages.iter().filter(|(t, _, _)| *t >= 5.0).collect();
+    assert!(late.len() >= 2, "{ages:?}");
+    for (t, age, _) in &late {
+        assert!(
+            *age < 1.5,
+            "at {t:.1} s the slow reader got a frame {age:.2} s old: {ages:.2?}"
+        );
+    }
+    // It skipped frames rather than reading them in order.
+    let (first, last) = (late[0].2, late[late.len() - 1].2);
+    assert!(last - first >= 10, "{ages:.2?}");
+    drop(c);
     stop(running).await;
 }

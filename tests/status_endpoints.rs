@@ -57,7 +57,10 @@ async fn health_state_metrics_and_viewer_describe_a_running_server() {
     assert_eq!(m["id"], "main");
     assert_eq!(m["source"], "test");
     assert_eq!(m["state"], "running");
-    assert_eq!((m["width"].as_u64(), m["height"].as_u64()), (Some(160), Some(120)));
+    assert_eq!(
+        (m["width"].as_u64(), m["height"].as_u64()),
+        (Some(160), Some(120))
+    );
     let fps = m["fps_captured"].as_f64().unwrap();
     assert!((15.0..=40.0).contains(&fps), "fps_captured {fps}");
     assert!(m["fps_sent"].as_f64().unwrap() > 0.0, "{m}");
@@ -70,25 +73,45 @@ async fn health_state_metrics_and_viewer_describe_a_running_server() {
     let series = "streamserver_frames_sent_total{stream=\"main\"}";
     let m1 = get(addr, "/metrics").await;
     assert_eq!(m1.head.status, 200);
-    assert!(m1.head.header("content-type").unwrap().starts_with("text/plain"));
+    assert!(m1
+        .head
+        .header("content-type")
+        .unwrap()
+        .starts_with("text/plain"));
     let text = m1.text();
-    assert!(text.contains("# TYPE streamserver_frames_sent_total counter"), "{text}");
+    assert!(
+        text.contains("# TYPE streamserver_frames_sent_total counter"),
+        "{text}"
+    );
     assert!(text.contains("# TYPE streamserver_clients gauge"), "{text}");
-    assert_eq!(metric(&text, "streamserver_clients{stream=\"main\"}"), Some(1.0));
+    assert_eq!(
+        metric(&text, "streamserver_clients{stream=\"main\"}"),
+        Some(1.0)
+    );
     let before = metric(&text, series).expect("frames_sent_total series");
     c.parts_for(Duration::from_millis(500)).await;
     let after = metric(&get(addr, "/metrics").await.text(), series).unwrap();
-    assert!(after >= before + 5.0, "frames_sent_total {before} → {after}");
+    assert!(
+        after >= before + 5.0,
+        "frames_sent_total {before} → {after}"
+    );
 
     let viewer = get(addr, "/").await;
     assert_eq!(viewer.head.status, 200);
-    assert!(viewer.head.header("content-type").unwrap().starts_with("text/html"));
+    assert!(viewer
+        .head
+        .header("content-type")
+        .unwrap()
+        .starts_with("text/html"));
     let html = viewer.text();
     assert!(
         html.contains("<img") || html.contains("createElement(\"img\")"),
         "the viewer shows an <img>"
     );
-    assert!(html.contains("stream.mjpg"), "the <img> points at a stream URL");
+    assert!(
+        html.contains("stream.mjpg"),
+        "the <img> points at a stream URL"
+    );
     drop(c);
     stop(running).await;
 }
@@ -113,7 +136,10 @@ async fn a_down_source_makes_health_503_and_streams_show_the_placeholder() {
     assert_eq!(h["streams"]["main"], "running", "{h}");
 
     let mut c = MjpegClient::open(addr, "/streams/down/stream.mjpg", false).await;
-    assert_eq!(c.head.status, 200, "clients stay connected to a down stream");
+    assert_eq!(
+        c.head.status, 200,
+        "clients stay connected to a down stream"
+    );
     let p = c.next_part().await.expect("the placeholder part");
     // The source never produced a frame, so the placeholder has its documented default size.
     assert_eq!(decode_jpeg(&p.jpeg), (640, 480));
@@ -129,7 +155,10 @@ async fn a_down_source_makes_health_503_and_streams_show_the_placeholder() {
     assert_eq!(d["showing_placeholder"], true, "{d}");
     assert_eq!(d["state"], "restarting", "{d}");
     assert!(
-        d["last_error"].as_str().unwrap().contains("failed to start"),
+        d["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("failed to start"),
         "{d}"
     );
     assert_eq!(d["clients"], 1);

@@ -6,7 +6,8 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::client::{get, raw_request, HttpConn, MjpegClient};
+use common::client::{get, raw_request, HttpConn};
+use common::mjpeg::MjpegClient;
 use common::{config, decode_jpeg, start, stop};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -6,7 +6,8 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::client::{BodyEnd, HttpConn, MjpegClient};
+use common::client::{BodyEnd, HttpConn};
+use common::mjpeg::MjpegClient;
 use common::{config, start, ServerProcess, TempDir};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

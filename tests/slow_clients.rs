@@ -13,7 +13,8 @@ use std::time::{Duration, Instant};
 
 use tokio::net::{TcpSocket, TcpStream};
 
-use common::client::{HttpConn, MjpegClient};
+use common::client::HttpConn;
+use common::mjpeg::MjpegClient;
 use common::{config, rss_bytes, start, stop};
 use streamserver::app::Running;
 

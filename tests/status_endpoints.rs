@@ -5,7 +5,8 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::client::{get, MjpegClient};
+use common::client::get;
+use common::mjpeg::MjpegClient;
 use common::{config, decode_jpeg, start, stop, test_stream};
 
 /// Polls `path` until `pred` holds for its response (at most 5 s).

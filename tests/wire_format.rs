@@ -7,7 +7,8 @@ mod common;
 
 use std::time::Duration;
 
-use common::client::{get, MjpegClient, Part, BOUNDARY};
+use common::client::get;
+use common::mjpeg::{MjpegClient, Part, BOUNDARY};
 use common::{config, decode_jpeg, start, stop, test_stream, unix_now};
 
 /// Checks everything a part must carry; returns nothing, panics with the reason.

@@ -3,14 +3,16 @@
 //! - Start the real server in this process from a [`Config`] built in code ([`start`], [`stop`]),
 //!   always on `127.0.0.1:0` with small frames and short timeouts.
 //! - Run the real binary ([`ServerProcess`]) on a free loopback port in a temporary directory.
-//! - [`client`]: a small HTTP/1 + multipart reader over a raw tokio `TcpStream`, written apart
-//!   from the server's code so the tests judge the wire format independently.
+//! - [`client`] and [`mjpeg`]: a small HTTP/1 client and multipart reader over a raw tokio
+//!   `TcpStream`, written apart from the server's code so the tests judge the wire format
+//!   independently.
 //!
 //! Every wait here is bounded in time.
 
 #![allow(dead_code)] // each test binary uses a different subset
 
 pub mod client;
+pub mod mjpeg;
 
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};

@@ -9,7 +9,7 @@
 
 use std::future::Future;
 use std::io;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, RawFd};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -44,36 +44,39 @@ pub fn tune_socket(stream: &TcpStream, send_buffer: usize, notsent_lowat: usize)
     Ok(())
 }
 
-/// A client socket as its response body sees it: how much the peer has not yet acknowledged.
-///
-/// `TCP_NOTSENT_LOWAT` bounds only the bytes not yet *sent*; a slow client's window can still
-/// hold several small frames, and hyper buffers one more. A stream body therefore picks its
-/// next frame only when this queue has drained (see `super::mjpeg`). Holds a duplicate of the
-/// socket's fd, so it stays valid as long as the body that uses it.
-#[derive(Clone)]
-pub struct SendQueue(std::sync::Arc<std::os::fd::OwnedFd>);
+/// The accepted socket of a request's connection, handed to the stream body (request extension).
+#[derive(Debug, Clone, Copy)]
+pub struct ClientSocket(pub RawFd);
 
-impl SendQueue {
-    pub fn new(stream: &TcpStream) -> io::Result<Self> {
-        use std::os::fd::AsFd;
-        Ok(Self(std::sync::Arc::new(
-            stream.as_fd().try_clone_to_owned()?,
-        )))
-    }
+/// What the kernel tells about a client connection's backlog (`TCP_INFO`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Backlog {
+    /// Bytes we wrote that the kernel has not sent yet.
+    pub notsent: u32,
+    /// The peer's advertised receive window (bytes): shrinks while the client leaves data unread.
+    pub peer_window: u32,
+}
 
-    /// Bytes sent but not acknowledged plus bytes not yet sent (`SIOCOUTQ`); None if unknown.
-    pub fn queued_bytes(&self) -> Option<usize> {
-        let mut n: libc::c_int = 0;
-        // SAFETY: a valid fd and an int out-parameter, as SIOCOUTQ (= TIOCOUTQ) expects.
-        let rc = unsafe { libc::ioctl(self.0.as_raw_fd(), libc::TIOCOUTQ, &mut n) };
-        (rc == 0).then(|| usize::try_from(n).unwrap_or(0))
-    }
-
-    /// Ends the connection: hyper's next read or write on it fails.
-    pub fn abort(&self) {
-        // SAFETY: shutdown(2) on a valid fd; the duplicate shares the socket.
-        unsafe { libc::shutdown(self.0.as_raw_fd(), libc::SHUT_RDWR) };
-    }
+/// Reads the backlog of `fd`; `None` if the kernel does not say (then nothing is gated on it).
+pub fn backlog(fd: RawFd) -> Option<Backlog> {
+    // SAFETY: tcp_info is plain old data; the kernel fills at most `len` bytes of it.
+    let mut info: libc::tcp_info = unsafe { std::mem::zeroed() };
+    let mut len = std::mem::size_of::<libc::tcp_info>() as libc::socklen_t;
+    let rc = unsafe {
+        libc::getsockopt(
+            fd,
+            libc::IPPROTO_TCP,
+            libc::TCP_INFO,
+            (&mut info as *mut libc::tcp_info).cast(),
+            &mut len,
+        )
+    };
+    // Kernels older than 5.19 return a shorter struct without the peer window.
+    let needed = std::mem::offset_of!(libc::tcp_info, tcpi_snd_wnd) + 4;
+    (rc == 0 && len as usize >= needed).then_some(Backlog {
+        notsent: info.tcpi_notsent_bytes,
+        peer_window: info.tcpi_snd_wnd,
+    })
 }
 
 /// A TCP stream whose writes fail with `TimedOut` once a write has been blocked for `timeout`.

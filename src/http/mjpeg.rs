@@ -2,20 +2,18 @@
 //!
 //! [`MjpegBody`] is polled by hyper only when the connection can take more data (the write
 //! buffer is capped at one frame and the socket has `TCP_NOTSENT_LOWAT`), and then hands out the
-//! newest frame of the slot: a slow client skips frames, nothing queues. Each part carries
+//! newest frame of the slot: a slow client skips frames, nothing queues. Nor in the client's own
+//! kernel buffer: a new frame goes out only when the client's receive window (`TCP_INFO`) shows
+//! nothing unread but the last part, else after a hold that grows while it stays behind — so a
+//! client that reads one frame a second gets recent frames, not its buffer's backlog. Each part carries
 //! `Content-Type`, `Content-Length` and `X-Timestamp`, and the boundary is written right after
 //! the JPEG (Chrome shows a frame only once the next boundary arrives). While the source is idle
 //! the newest frame is re-sent every `idle_resend`. The body ends when shutdown starts.
 //!
-//! Those two bounds are in bytes (hyper's buffer, the unsent bytes), and a slow client's TCP
-//! window holds more: measured on loopback, a client reading one 19 kB frame a second got frames
-//! 2–3 s old, with 6 kB frames 7 s. So with the socket's [`SendQueue`], a new part is chosen only
-//! once the client has acknowledged (nearly) all it was sent; a client that stays behind for
-//! `write_timeout` is disconnected.
-//!
 //! The JPEG bytes are never copied: a part is a chain of (headers, shared JPEG, boundary).
 
 use std::future::Future;
+use std::os::fd::RawFd;
 use std::pin::Pin;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
@@ -30,32 +28,19 @@ use tokio::time::{Instant, Sleep};
 use tokio_stream::wrappers::WatchStream;
 use tokio_stream::Stream;
 
-use super::conn::SendQueue;
+use super::conn;
 use crate::frame::Frame;
 use crate::stats::StreamStats;
 
-/// The client counts as drained when at most this much of what it was sent is unacknowledged
-/// (a couple of segments: the final ACK of a frame may be delayed).
-const DRAINED_BYTES: usize = 4096;
-/// How often a body waiting for the client to drain looks at the send queue again (the kernel
-/// has no "queue empty" event); stretched up to the maximum while the client stays behind.
-const DRAIN_POLL_MIN: Duration = Duration::from_millis(5);
-const DRAIN_POLL_MAX: Duration = Duration::from_millis(100);
-
-/// Waits for the client to drain before each new part.
-struct Drain {
-    queue: SendQueue,
-    /// Behind for this long without draining: the client is stalled.
-    stalled_after: Duration,
-    /// Since when the client has been behind (None = drained).
-    behind_since: Option<Instant>,
-}
-
-enum Gate {
-    Open,
-    WaitUntil(Instant),
-    Stalled,
-}
+/// How often a client that has not taken in its previous frame is looked at again.
+const DRAIN_POLL: Duration = Duration::from_millis(10);
+/// A client that seems behind still gets a new frame after `hold` (a peer announces a reopened
+/// window only once it has grown a lot); `hold` doubles from `MIN_HOLD` up to `MAX_HOLD`
+/// while the client stays behind.
+const MIN_HOLD: Duration = Duration::from_millis(1500);
+const MAX_HOLD: Duration = Duration::from_secs(8);
+/// Window rounding (window scaling announces it in steps of up to a few KB).
+const WINDOW_SLACK_BYTES: u64 = 8 * 1024;
 
 /// The multipart boundary (without the leading `--`).
 pub const BOUNDARY: &str = "streamserver-boundary";
@@ -120,8 +105,15 @@ pub struct MjpegBody {
     shutdown: Pin<Box<dyn Future<Output = ()> + Send>>,
     boundary: Bytes,
     slot: ClientSlot,
+    /// The client's socket, to see how much it has left unread (see [`MjpegBody::client_caught_up`]).
+    socket: Option<RawFd>,
+    /// Largest receive window the client advertised: its window with nothing unread.
+    peak_window: u32,
+    /// Bytes of the last part sent.
+    last_len: u64,
+    /// How long a new frame may wait for a client that seems behind.
+    hold: Duration,
     span: tracing::Span,
-    drain: Option<Drain>,
 }
 
 impl MjpegBody {
@@ -131,6 +123,7 @@ impl MjpegBody {
         idle_resend: Duration,
         shutdown: impl Future<Output = ()> + Send + 'static,
         slot: ClientSlot,
+        socket: Option<RawFd>,
         span: tracing::Span,
     ) -> Self {
         Self {
@@ -144,39 +137,27 @@ impl MjpegBody {
             shutdown: Box::pin(shutdown),
             boundary: closing_boundary(),
             slot,
+            socket,
+            peak_window: 0,
+            last_len: 0,
+            hold: MIN_HOLD,
             span,
-            drain: None,
         }
     }
 
-    /// Picks each new part only once the client has drained `queue` (see the module doc);
-    /// a client behind for `stalled_after` is disconnected.
-    pub fn drain_gated(mut self, queue: Option<SendQueue>, stalled_after: Duration) -> Self {
-        self.drain = queue.map(|queue| Drain {
-            queue,
-            stalled_after,
-            behind_since: None,
-        });
-        self
-    }
-
-    fn gate(&mut self, now: Instant) -> Gate {
-        let Some(d) = &mut self.drain else {
-            return Gate::Open;
+    /// Whether the client has taken in what we sent: nothing waits unsent in our kernel, and
+    /// its receive window shows nothing unread but (at most) the last part. Otherwise the
+    /// client's own receive buffer would hold several frames, and a client reading one frame a
+    /// second would see pictures seconds old. The window a client announces with each ACK is
+    /// exact; later reads are announced only once the window has grown a lot, hence
+    /// [`MAX_HOLD`] as the fallback.
+    fn client_caught_up(&mut self) -> bool {
+        let Some(b) = self.socket.and_then(conn::backlog) else {
+            return true;
         };
-        match d.queue.queued_bytes() {
-            Some(n) if n > DRAINED_BYTES && self.last_send.is_some() => {
-                let behind = now - *d.behind_since.get_or_insert(now);
-                if behind >= d.stalled_after {
-                    return Gate::Stalled;
-                }
-                Gate::WaitUntil(now + (behind / 4).clamp(DRAIN_POLL_MIN, DRAIN_POLL_MAX))
-            }
-            _ => {
-                d.behind_since = None;
-                Gate::Open
-            }
-        }
+        self.peak_window = self.peak_window.max(b.peer_window);
+        let allowed = u64::from(b.peer_window) + self.last_len + WINDOW_SLACK_BYTES;
+        b.notsent == 0 && allowed >= u64::from(self.peak_window)
     }
 
     fn part(&mut self, frame: Arc<Frame>, now: Instant) -> PartBuf {
@@ -189,6 +170,7 @@ impl MjpegBody {
         let headers = part_headers(&frame, self.sent_seq == 0 && self.last_send.is_none());
         self.sent_seq = frame.seq;
         self.last_send = Some(now);
+        self.last_len = (headers.len() + frame.jpeg.len() + self.boundary.len()) as u64;
         headers
             .chain(frame.jpeg.clone())
             .chain(self.boundary.clone())
@@ -220,30 +202,30 @@ impl Body for MjpegBody {
             let Some(latest) = this.latest.clone() else {
                 return Poll::Pending; // no frame yet; the watch wakes us
             };
-            let due = if latest.seq != this.sent_seq {
-                match (this.min_interval, this.last_send) {
-                    (Some(iv), Some(last)) => last + iv,
-                    _ => now,
-                }
-            } else {
-                this.last_send.map_or(now, |t| t + this.idle_resend)
+            let paced_until = match (this.min_interval, this.last_send) {
+                (Some(iv), Some(last)) => last + iv,
+                _ => now,
             };
-            let wake_at = if now < due {
-                due
-            } else {
-                match this.gate(now) {
-                    Gate::Open => {
-                        return Poll::Ready(Some(Ok(BodyFrame::data(this.part(latest, now)))))
-                    }
-                    Gate::WaitUntil(t) => t,
-                    Gate::Stalled => {
-                        tracing::info!(parent: &this.span, "client stalled: disconnecting");
-                        if let Some(d) = &this.drain {
-                            d.queue.abort();
-                        }
-                        return Poll::Ready(None);
-                    }
+            let wake_at = if latest.seq != this.sent_seq {
+                if now < paced_until {
+                    paced_until
+                } else if this.client_caught_up() {
+                    this.hold = MIN_HOLD;
+                    return Poll::Ready(Some(Ok(BodyFrame::data(this.part(latest, now)))));
+                } else if this.last_send.is_none_or(|t| now >= t + this.hold) {
+                    // A probe: its ACK tells the client's window exactly. Probing slower each
+                    // time lets a client that reads slowly drain its buffer.
+                    this.hold = (this.hold * 2).min(MAX_HOLD);
+                    return Poll::Ready(Some(Ok(BodyFrame::data(this.part(latest, now)))));
+                } else {
+                    now + DRAIN_POLL
                 }
+            } else {
+                let resend_at = this.last_send.map_or(now, |t| t + this.idle_resend);
+                if now >= resend_at {
+                    return Poll::Ready(Some(Ok(BodyFrame::data(this.part(latest, now)))));
+                }
+                resend_at
             };
             this.timer.as_mut().reset(wake_at);
             if this.timer.as_mut().poll(cx).is_pending() {
@@ -277,6 +259,7 @@ mod tests {
             Duration::from_secs(1),
             std::future::pending(),
             ClientSlot::new(stats, permit),
+            None,
             tracing::Span::none(),
         )
     }

@@ -150,16 +150,12 @@ async fn serve_connection(stream: TcpStream, state: Arc<AppState>) {
     if let Err(err) = conn::tune_socket(&stream, cfg.send_buffer_bytes, cfg.notsent_lowat_bytes) {
         warn!(%err, "cannot set socket options");
     }
-    let queue = conn::SendQueue::new(&stream)
-        .map_err(|err| warn!(%err, "cannot watch the send queue"))
-        .ok();
+    let socket = conn::ClientSocket(std::os::fd::AsRawFd::as_raw_fd(&stream));
     let io = TokioIo::new(conn::TimeoutStream::new(stream, cfg.write_timeout));
     let svc_state = state.clone();
-    let service = service_fn(move |mut req: http::Request<hyper::body::Incoming>| {
+    let service = service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+        req.extensions_mut().insert(socket);
         let state = svc_state.clone();
-        if let Some(q) = &queue {
-            req.extensions_mut().insert(q.clone());
-        }
         async move { Ok::<_, std::convert::Infallible>(routes::handle(req, &state).await) }
     });
     let conn = http1::Builder::new()

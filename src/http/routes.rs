@@ -20,7 +20,7 @@ use http::{Method, Request, Response, StatusCode};
 use http_body_util::{combinators::UnsyncBoxBody, BodyExt, Full};
 use tracing::{debug, info};
 
-use super::conn::SendQueue;
+use super::conn::ClientSocket;
 use super::mjpeg::{ClientSlot, MjpegBody, PartBuf, BOUNDARY};
 use super::{status, AppState, StreamHandle};
 use crate::frame::Frame;
@@ -60,7 +60,10 @@ pub async fn handle<B>(req: Request<B>, state: &Arc<AppState>) -> Response<Respo
         Err(no) => return no.response(),
     };
     let resp = match route {
-        Route::Stream(s) => stream(s, &query, state, req.extensions().get().cloned()),
+        Route::Stream(s) => {
+            let socket = req.extensions().get::<ClientSocket>().map(|c| c.0);
+            stream(s, &query, state, socket)
+        }
         Route::Snapshot(s) => snapshot(s, state).await,
         Route::Viewer => html(VIEWER_HTML),
         Route::Health => status::health(state),
@@ -152,7 +155,7 @@ fn stream(
     s: &StreamHandle,
     q: &Query,
     state: &Arc<AppState>,
-    queue: Option<SendQueue>,
+    socket: Option<std::os::fd::RawFd>,
 ) -> Response<ResponseBody> {
     let Ok(permit) = state.stream_permits.clone().try_acquire_owned() else {
         info!(stream = %s.id, "client refused: max_clients reached");
@@ -184,9 +187,9 @@ fn stream(
         state.config.idle_resend,
         async move { shutdown.triggered().await },
         ClientSlot::new(s.stats.clone(), permit),
+        socket,
         span,
-    )
-    .drain_gated(queue, state.config.write_timeout);
+    );
     let mut resp = Response::new(body.boxed_unsync());
     let h = resp.headers_mut();
     h.insert(

@@ -189,7 +189,8 @@ fn stream(
         ClientSlot::new(s.stats.clone(), permit),
         socket,
         span,
-    );
+    )
+    .disconnect_stalled_after(state.config.write_timeout);
     let mut resp = Response::new(body.boxed_unsync());
     let h = resp.headers_mut();
     h.insert(

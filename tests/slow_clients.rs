@@ -159,18 +159,20 @@ async fn connect_with_rcvbuf(addr: SocketAddr, rcvbuf: u32) -> TcpStream {
 
 /// A client that reads one part a second gets frames less than 1.5 s old once it has run 5 s.
 ///
-/// The client models a slow *link*: what it has not read is not acknowledged. It reads only
-/// the bytes each part needs and keeps its receive buffer (8 KB, the kernel doubles it) below
-/// one frame (~19 kB at 640×480). Bytes a client's own kernel has accepted and acknowledged are
-/// out of the server's sight: with a 64 KB buffer the same reader gets frames 3–7 s old because
-/// its kernel holds several of them (measured; see the report of issue 2), whatever the server
-/// does. What this test holds the server to is its own side: hyper's one-part buffer, the
-/// unsent bytes (`TCP_NOTSENT_LOWAT`) and the unacknowledged ones (the body picks a new frame
-/// only once the client has drained the previous one).
+/// The client models a slow *link*: it reads only the bytes each part needs and keeps its
+/// receive buffer (8 KB; the kernel doubles it) below one frame (~19 kB at 640×480), so what it
+/// has not read is not acknowledged. Measured on loopback with the server's receive-window
+/// pacing: with this buffer ages are ~1.0 s; with the kernel's default (128 KB, autotuned) or a
+/// 64 KB buffer the same reader gets frames 0–3 s old (up to 4 s with a 2 s write timeout),
+/// because bytes its kernel has already acknowledged are out of the server's reach except
+/// through the announced window. Without any pacing the ages were 2 s (8 KB) and 7 s (default).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_reader_gets_recent_frames_not_a_backlog() {
     let _turn = SERIAL.lock().await;
-    let running = start(config(640, 480, 30)).await;
+    let mut cfg = config(640, 480, 30);
+    // Short, so that the 8 s run also shows a slow reader is not mistaken for a stalled one.
+    cfg.server.write_timeout = Duration::from_secs(2);
+    let running = start(cfg).await;
     let stream = connect_with_rcvbuf(running.addr, 8192).await;
     let mut c = MjpegClient::open_on(stream, "/stream.mjpg", true).await;
     assert_eq!(c.head.status, 200);

@@ -189,7 +189,8 @@ fn stream(
         ClientSlot::new(s.stats.clone(), permit),
         socket,
         span,
-    );
+    )
+    .disconnect_stalled_after(state.config.write_timeout);
     let mut resp = Response::new(body.boxed_unsync());
     let h = resp.headers_mut();
     h.insert(
@@ -288,9 +289,9 @@ pub fn with_type(code: StatusCode, ctype: &'static str, body: Bytes) -> Response
 
 fn full(body: Bytes) -> ResponseBody {
     use bytes::Buf;
-    Full::new(body)
-        .map_frame(|f| f.map_data(|d| d.chain(Bytes::new()).chain(Bytes::new())))
-        .boxed_unsync()
+    // `Full` of the chained buffer (not `map_frame`, which drops the exact size hint): hyper then
+    // sends `Content-Length` instead of chunking snapshots and JSON.
+    Full::new(body.chain(Bytes::new()).chain(Bytes::new())).boxed_unsync()
 }
 
 fn empty() -> ResponseBody {

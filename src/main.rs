@@ -160,8 +160,9 @@ fn serve(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Err(err) => {
-            tracing::error!(%err, "streamserver failed");
-            Err(err.into())
+            let err = anyhow::Error::from(err);
+            tracing::error!(error = format!("{err:#}"), "streamserver failed");
+            Err(err)
         }
     }
 }

@@ -90,22 +90,25 @@ fn binary_exits_0_on_sigterm_and_ends_the_stream() {
     );
 }
 
-/// A snapshot request that cannot complete: the source never delivers a frame and its
-/// placeholder is older than a snapshot accepts, so the request waits for `snapshot_timeout`
-/// (30 s) and graceful draining has to wait for the shutdown deadline.
-fn stuck_snapshot(server: &ServerProcess, rt: &tokio::runtime::Runtime) -> HttpConn {
+/// A stream client that never reads, on a socket with tiny buffers at both ends: the server's
+/// write of its first frame blocks, so graceful draining has to wait for the shutdown deadline
+/// (the write timeout is longer).
+fn stuck_stream(server: &ServerProcess, rt: &tokio::runtime::Runtime) -> HttpConn {
     rt.block_on(async {
-        tokio::time::sleep(Duration::from_millis(1300)).await; // placeholder now > 1 s old
-        let mut c = HttpConn::connect(server.addr).await;
-        c.send_get("/snapshot.jpg", false).await;
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        let sock = tokio::net::TcpSocket::new_v4().unwrap();
+        sock.set_recv_buffer_size(2048).unwrap();
+        let stream = sock.connect(server.addr).await.unwrap();
+        let mut c = HttpConn::from_stream(stream);
+        c.send_get("/stream.mjpg", false).await;
+        tokio::time::sleep(Duration::from_millis(1500)).await; // a frame is being written
         c
     })
 }
 
 const STUCK_CONFIG: &str = r#"[server]
 shutdown_timeout = "3s"
-snapshot_timeout = "30s"
+write_timeout = "30s"
+send_buffer_bytes = 4096
 
 [logging]
 console = false
@@ -115,13 +118,8 @@ id = "main"
 source = "test"
 
 [stream.test]
-width = 160
-height = 120
-fail_starts = 1000
-
-[stream.supervisor]
-backoff_initial = "60s"
-backoff_max = "60s"
+width = 640
+height = 480
 "#;
 
 #[test]
@@ -134,9 +132,9 @@ fn second_signal_exits_at_once_during_a_stuck_shutdown() {
         .build()
         .unwrap();
 
-    // One signal: the pending snapshot holds the drain until the 3 s deadline.
+    // One signal: the blocked stream write holds the drain until the 3 s deadline.
     let mut server = ServerProcess::spawn(dir.path(), &["--config", cfg]);
-    let stuck = stuck_snapshot(&server, &rt);
+    let stuck = stuck_stream(&server, &rt);
     let t0 = Instant::now();
     server.signal(libc::SIGTERM);
     let status = server.wait_exit(Duration::from_secs(10)).expect("exits");
@@ -150,7 +148,7 @@ fn second_signal_exits_at_once_during_a_stuck_shutdown() {
 
     // Two signals: exit at once.
     let mut server = ServerProcess::spawn(dir.path(), &["--config", cfg]);
-    let stuck = stuck_snapshot(&server, &rt);
+    let stuck = stuck_stream(&server, &rt);
     let t0 = Instant::now();
     server.signal(libc::SIGTERM);
     std::thread::sleep(Duration::from_millis(100));

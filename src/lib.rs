@@ -17,6 +17,7 @@
 //! - [`logging`]: tracing to the console and rotating `main.log` / `error.log`.
 //! - [`shutdown`]: the one shutdown signal (SIGTERM/SIGINT; a second signal exits at once).
 //! - [`systemd`]: `sd_notify` readiness and watchdog pings.
+//! - [`multipart`]: incremental, bounded multipart/x-mixed-replace parser (probe, relay, tests).
 //! - [`probe`]: an MJPEG client that measures a stream (also the benchmark load client).
 //! - [`app`]: wires source → slot → http and shuts them down in order.
 
@@ -28,6 +29,7 @@ pub mod encoder;
 pub mod frame;
 pub mod http;
 pub mod logging;
+pub mod multipart;
 pub mod placeholder;
 pub mod probe;
 pub mod shutdown;

@@ -118,8 +118,12 @@ impl TestPattern {
         let box_w = (w / 10).max(2);
         let period = u64::from(self.config.fps.max(1)) * 2;
         let x = ((n % period) as usize * (w - box_w)) / period as usize;
+        // White with a black core: visible on every bar, including the black one.
+        let (bx, by) = (x, h / 3 - box_w / 2);
+        self.canvas.fill_rect(bx, by, box_w, box_w, Yuv::WHITE);
+        let core = box_w / 2;
         self.canvas
-            .fill_rect(x, h / 3 - box_w / 2, box_w, box_w, Yuv::BLACK);
+            .fill_rect(bx + core / 2, by + core / 2, core, core, Yuv::BLACK);
         let scale = (h / 160).max(1);
         let line_h = 10 * scale;
         let secs = now

@@ -109,6 +109,13 @@ pub struct RawFrame<'a> {
     pub planes: [Plane<'a>; 3],
 }
 
+impl RawFrame<'_> {
+    /// Checks strides and plane sizes (what [`Encoder::encode`] checks first).
+    pub fn check(&self) -> Result<(), EncodeError> {
+        check_frame(self)
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum EncodeError {
     #[error("JPEG quality {0} is outside 1..=100")]

@@ -6,6 +6,8 @@
 //! - [`source`]: frame sources running on their own OS thread (`test` pattern today; `camera`,
 //!   `folder`, `http`, `relay` behind the same [`source::FrameSource`] trait).
 //! - [`encoder`]: raw RGB/BGR/I420/NV12 frames → JPEG with libjpeg-turbo, buffers reused.
+//! - [`encode_pool`]: N encoding threads fed by a capture thread: newest frame only, order kept,
+//!   idle mode when nobody wants frames.
 //! - [`frame`]: the single-slot latest-frame buffer ([`frame::LatestFrame`]) with sequence numbers.
 //! - [`supervisor`]: starts a source, watches for errors and stalls, restarts it with capped
 //!   backoff inside a restart budget, publishes a placeholder while it is down.
@@ -22,6 +24,7 @@
 pub mod app;
 pub mod canvas;
 pub mod config;
+pub mod encode_pool;
 pub mod encoder;
 pub mod frame;
 pub mod http;

@@ -3,141 +3,15 @@
 
 use super::*;
 
-/// Quadrant colours: a U/V swap, an RGB/BGR mixup or a wrong row stride changes at least one.
-const RED: [u8; 3] = [255, 0, 0];
-const BLUE: [u8; 3] = [0, 0, 255];
-const GREEN: [u8; 3] = [0, 200, 0];
-const YELLOW: [u8; 3] = [230, 220, 40];
+#[path = "encoder_test_frames.rs"]
+mod frames;
+
+use frames::*;
+
 /// Per-channel tolerance after a q90 round trip of flat colours.
 const TOLERANCE: i32 = 12;
 /// Sizes with odd widths and heights; the quadrant split is a multiple of 16 (MCU-aligned).
 const SIZES: [(usize, usize); 5] = [(32, 32), (47, 35), (99, 67), (33, 50), (640, 480)];
-
-fn split(w: usize, h: usize) -> (usize, usize) {
-    ((w / 2 / 16 * 16).max(16), (h / 2 / 16 * 16).max(16))
-}
-
-fn quadrant_colour(x: usize, y: usize, (sx, sy): (usize, usize)) -> [u8; 3] {
-    match (x < sx, y < sy) {
-        (true, true) => RED,
-        (false, true) => BLUE,
-        (true, false) => GREEN,
-        (false, false) => YELLOW,
-    }
-}
-
-/// Deterministic garbage (xorshift) for padding bytes, which must never reach the picture.
-fn garbage(len: usize, seed: u32) -> Vec<u8> {
-    let mut s = seed | 1;
-    (0..len)
-        .map(|_| {
-            s ^= s << 13;
-            s ^= s >> 17;
-            s ^= s << 5;
-            s as u8
-        })
-        .collect()
-}
-
-/// JFIF (full-range BT.601) RGB → YCbCr, as libjpeg-turbo decodes it.
-fn ycbcr([r, g, b]: [u8; 3]) -> [u8; 3] {
-    let (r, g, b) = (r as f64, g as f64, b as f64);
-    let y = 0.299 * r + 0.587 * g + 0.114 * b;
-    let cb = 128.0 - 0.168736 * r - 0.331264 * g + 0.5 * b;
-    let cr = 128.0 + 0.5 * r - 0.418688 * g - 0.081312 * b;
-    [y, cb, cr].map(|v| v.round().clamp(0.0, 255.0) as u8)
-}
-
-/// Owned planes of a raw test frame; `pad` extra garbage bytes end every row and every plane.
-struct TestFrame {
-    format: PixelFormat,
-    width: usize,
-    height: usize,
-    planes: Vec<(Vec<u8>, usize)>,
-}
-
-impl TestFrame {
-    fn new(
-        format: PixelFormat,
-        width: usize,
-        height: usize,
-        pad: usize,
-        pixel: impl Fn(usize, usize) -> [u8; 3],
-    ) -> Self {
-        let mins = format.min_strides(width);
-        let rows = format.plane_rows(height);
-        let mut planes: Vec<(Vec<u8>, usize)> = (0..format.planes())
-            .map(|i| {
-                let stride = mins[i] + pad;
-                (garbage(stride * rows[i] + pad, 7 + i as u32), stride)
-            })
-            .collect();
-        for y in 0..height {
-            for x in 0..width {
-                let rgb = pixel(x, y);
-                let (cx, cy) = (x / 2, y / 2);
-                match format {
-                    PixelFormat::Rgb888 | PixelFormat::Bgr888 => {
-                        let (buf, stride) = &mut planes[0];
-                        let mut px = rgb;
-                        if format == PixelFormat::Bgr888 {
-                            px.reverse();
-                        }
-                        buf[y * *stride + x * 3..][..3].copy_from_slice(&px);
-                    }
-                    PixelFormat::Yuv420 | PixelFormat::Nv12 => {
-                        let [luma, cb, cr] = ycbcr(rgb);
-                        let stride = planes[0].1;
-                        planes[0].0[y * stride + x] = luma;
-                        // Chroma comes from the top-left pixel of each 2×2 block.
-                        if x % 2 == 0 && y % 2 == 0 {
-                            if format == PixelFormat::Yuv420 {
-                                for (plane, value) in [(1, cb), (2, cr)] {
-                                    let (buf, stride) = &mut planes[plane];
-                                    buf[cy * *stride + cx] = value;
-                                }
-                            } else {
-                                let (buf, stride) = &mut planes[1];
-                                buf[cy * *stride + cx * 2..][..2].copy_from_slice(&[cb, cr]);
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        Self {
-            format,
-            width,
-            height,
-            planes,
-        }
-    }
-
-    fn quadrants(format: PixelFormat, width: usize, height: usize, pad: usize) -> Self {
-        let s = split(width, height);
-        Self::new(format, width, height, pad, |x, y| quadrant_colour(x, y, s))
-    }
-
-    fn raw(&self) -> RawFrame<'_> {
-        let empty = Plane {
-            data: &[],
-            stride: 0,
-        };
-        let mut planes = [empty; 3];
-        for (i, (data, stride)) in self.planes.iter().enumerate() {
-            planes[i] = Plane {
-                data,
-                stride: *stride,
-            };
-        }
-        RawFrame {
-            format: self.format,
-            width: self.width,
-            height: self.height,
-            planes,
-        }
-    }
-}
 
 fn encoder(quality: u8, subsampling: Subsampling) -> Encoder {
     Encoder::new(EncoderSettings {

@@ -57,10 +57,7 @@ pub fn render(results: &[FanoutResult]) -> String {
     md
 }
 
-fn find(
-    results: &[FanoutResult],
-    pred: impl Fn(&FanoutResult) -> bool,
-) -> Option<&FanoutResult> {
+fn find(results: &[FanoutResult], pred: impl Fn(&FanoutResult) -> bool) -> Option<&FanoutResult> {
     results.iter().find(|r| pred(r))
 }
 

@@ -20,8 +20,10 @@
 //! - [`multipart`]: incremental, bounded multipart/x-mixed-replace parser (probe, relay, tests).
 //! - [`probe`]: an MJPEG client that measures a stream (also the benchmark load client).
 //! - [`app`]: wires source → slot → http and shuts them down in order.
+//! - [`bench`]: the `streamserver-bench` measurements (encode, fan-out) behind `BENCHMARKS.md`.
 
 pub mod app;
+pub mod bench;
 pub mod canvas;
 pub mod config;
 pub mod encode_pool;

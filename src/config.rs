@@ -82,7 +82,7 @@ impl Default for ServerConfig {
         Self {
             listen: "0.0.0.0:8080".parse().unwrap(),
             max_clients: 200,
-            max_client_fps: 30,
+            max_client_fps: 0,
             idle_resend: Duration::from_secs(1),
             snapshot_timeout: Duration::from_secs(5),
             write_timeout: Duration::from_secs(10),

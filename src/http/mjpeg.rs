@@ -237,7 +237,9 @@ impl Body for MjpegBody {
                 return Poll::Pending; // no frame yet; the watch wakes us
             };
             let paced_until = match (this.min_interval, this.last_send) {
-                (Some(iv), Some(last)) => last + iv,
+                // 10% early: a cap equal to the source's rate must not delay frames that
+                // arrive with a little jitter (the delays would add up to a frame interval).
+                (Some(iv), Some(last)) => last + iv.mul_f32(0.9),
                 _ => now,
             };
             let wake_at = if latest.seq != this.sent_seq {

@@ -13,6 +13,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::encoder::{EncoderSettings, Subsampling};
+use crate::source::camera::CameraConfig;
 use crate::source::test_pattern::TestPatternConfig;
 use crate::source::SourceKind;
 
@@ -147,8 +148,10 @@ pub struct StreamConfig {
     pub source: SourceKind,
     #[serde(default)]
     pub test: TestPatternConfig,
+    /// `[stream.camera]`: parsed in every build, so a config is valid with or without libcamera.
+    #[serde(default)]
+    pub camera: CameraConfig,
     /// Options of the sources whose issues have not landed yet (kept as raw tables).
-    pub camera: Option<toml::Table>,
     pub folder: Option<toml::Table>,
     pub http: Option<toml::Table>,
     pub relay: Option<toml::Table>,
@@ -272,7 +275,7 @@ impl StreamConfig {
             id: StreamId("main".into()),
             source: SourceKind::Test,
             test: TestPatternConfig::default(),
-            camera: None,
+            camera: CameraConfig::default(),
             folder: None,
             http: None,
             relay: None,

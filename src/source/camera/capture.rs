@@ -1,0 +1,422 @@
+//! The camera's capture loop (libcamera builds only), run on the stream's source thread.
+//!
+//! One run: take the shared camera manager, acquire the selected camera, configure one video
+//! stream (format, size, buffer count, orientation), allocate its buffers and map each of them
+//! once ([`MappedBuffer`]), start with the configured controls and loop:
+//!
+//! - wait for completed requests; of all that completed, only the newest is encoded, the older
+//!   ones are counted as dropped and requeued at once (frames are dropped, never queued);
+//! - encoding is inline on this thread for now (the shared encoder pool replaces it);
+//! - idle mode skips encoding while nobody wants frames, but keeps capturing and reports
+//!   signs of life so the supervisor does not see a stall;
+//! - a camera without `FrameDurationLimits` (libcamera's virtual camera completes requests as
+//!   fast as they are queued) is paced here: completed requests are requeued one per frame
+//!   interval;
+//! - no completion for `frame_timeout` while requests are queued, a run of failed frames, or a
+//!   disconnect ends the run with a [`CameraError`], and the supervisor restarts the source.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use libcamera::camera::{ActiveCamera, CameraConfiguration, Orientation as LcOrientation};
+use libcamera::camera_manager::CameraList;
+use libcamera::control::ControlList;
+use libcamera::controls::SensorTimestamp;
+use libcamera::framebuffer::{AsFrameBuffer, FrameMetadataStatus};
+use libcamera::framebuffer_allocator::{FrameBuffer, FrameBufferAllocator};
+use libcamera::geometry::Size;
+use libcamera::pixel_format::PixelFormat as LcPixelFormat;
+use libcamera::request::{Request, RequestStatus, ReuseFlag};
+use libcamera::stream::{Stream, StreamRole};
+use tracing::{info, warn};
+
+use super::mapping::{Layout, MappedBuffer, PlaneSpec};
+use super::timing::{monotonic_now_ns, FrameClock, FrameMeta};
+use super::{controls, format_from_fourcc, libcamera_format, manager};
+use super::{CameraConfig, CameraError, CameraSelector};
+use crate::encoder::{Encoder, EncoderSettings};
+use crate::source::{FrameSink, FrameSource, SourceError, StopFlag};
+
+/// How often the loop wakes to check the stop flag while waiting for frames.
+const POLL: Duration = Duration::from_millis(100);
+/// This many failed or cancelled frames in a row end the run.
+const MAX_BAD_FRAMES: u32 = 10;
+
+/// A `source = "camera"` stream's source: one value per (re)start.
+pub struct CameraSource {
+    config: CameraConfig,
+    encoder: Encoder,
+}
+
+impl CameraSource {
+    pub fn new(config: CameraConfig, settings: EncoderSettings) -> Result<Self, SourceError> {
+        Ok(Self {
+            config,
+            encoder: Encoder::new(settings)?,
+        })
+    }
+}
+
+impl FrameSource for CameraSource {
+    fn describe(&self) -> String {
+        let c = &self.config;
+        format!(
+            "camera {} {}x{} @ {} fps ({})",
+            c.select,
+            c.width,
+            c.height,
+            c.fps,
+            c.format.name()
+        )
+    }
+
+    fn run(&mut self, sink: &FrameSink, stop: &StopFlag) -> Result<(), SourceError> {
+        let manager = manager::get()?;
+        let cameras = manager.cameras();
+        let camera = select(&cameras, &self.config.select)?;
+        let id = camera.id().to_string();
+        let mut active = camera.acquire().map_err(|source| CameraError::Acquire {
+            id: id.clone(),
+            source,
+        })?;
+        let disconnected = Arc::new(AtomicBool::new(false));
+        let flag = disconnected.clone();
+        active.on_disconnected(move || flag.store(true, Relaxed));
+
+        let mut cfgs = active
+            .generate_configuration(&[StreamRole::VideoRecording])
+            .ok_or_else(|| configure_error(&id, "no video configuration"))?;
+        let layout = configure(&id, &self.config, &mut cfgs)?;
+        active
+            .configure(&mut cfgs)
+            .map_err(io_error(&id, "configure"))?;
+        let stream = cfgs
+            .get(0)
+            .and_then(|c| c.stream())
+            .ok_or_else(|| configure_error(&id, "configured without a stream"))?;
+
+        let mut allocator = FrameBufferAllocator::new(&active);
+        let buffers = allocator
+            .alloc(&stream)
+            .map_err(io_error(&id, "buffer allocation"))?;
+        let mut maps = Vec::with_capacity(buffers.len());
+        let mut pending = VecDeque::with_capacity(buffers.len());
+        for (i, buffer) in buffers.into_iter().enumerate() {
+            maps.push(map_buffer(&buffer).map_err(io_error(&id, "mapping a frame buffer"))?);
+            let mut request = active
+                .create_request(Some(i as u64))
+                .ok_or_else(|| configure_error(&id, "cannot create a request"))?;
+            request
+                .add_buffer(&stream, buffer)
+                .map_err(io_error(&id, "adding a buffer to a request"))?;
+            pending.push_back(request);
+        }
+        let completed = active.subscribe_request_completed();
+        let mut start_controls = ControlList::new();
+        let applied = controls::apply(&id, &self.config, active.controls(), &mut start_controls);
+        let pace = (!applied.frame_duration_limits).then(|| self.config.frame_interval());
+        if let Some(interval) = pace {
+            info!(camera = %id, interval_ms = interval.as_millis() as u64, "camera has no frame-duration control; pacing requests here");
+        }
+        active
+            .start(Some(&start_controls))
+            .map_err(io_error(&id, "start"))?;
+        info!(camera = %id, format = layout.format.name(), width = layout.width, height = layout.height, stride = layout.stride, buffers = maps.len(), "camera streaming");
+
+        let mut run = Run {
+            id: &id,
+            config: &self.config,
+            encoder: &mut self.encoder,
+            layout,
+            maps: &maps,
+            stream: &stream,
+            pending,
+            in_flight: 0,
+            pace,
+            clock: FrameClock::new(),
+            idle: false,
+            bad_frames: 0,
+        };
+        let result = run.capture(&active, &completed, &disconnected, sink, stop);
+        if let Err(err) = active.stop() {
+            warn!(camera = %id, %err, "stopping the camera failed");
+        }
+        result
+    }
+}
+
+/// The state of one capture run.
+struct Run<'a> {
+    id: &'a str,
+    config: &'a CameraConfig,
+    encoder: &'a mut Encoder,
+    layout: Layout,
+    /// Mapped buffers, indexed by request cookie.
+    maps: &'a [MappedBuffer],
+    stream: &'a Stream,
+    /// Requests ready to be queued (all at once, or one per interval when pacing).
+    pending: VecDeque<Request>,
+    in_flight: usize,
+    pace: Option<Duration>,
+    clock: FrameClock,
+    idle: bool,
+    bad_frames: u32,
+}
+
+impl Run<'_> {
+    fn capture(
+        &mut self,
+        camera: &ActiveCamera<'_>,
+        completed: &Receiver<Request>,
+        disconnected: &AtomicBool,
+        sink: &FrameSink,
+        stop: &StopFlag,
+    ) -> Result<(), SourceError> {
+        let mut next_queue = Instant::now();
+        let mut last_progress = Instant::now();
+        while !stop.is_raised() {
+            if disconnected.load(Relaxed) {
+                return Err(CameraError::Disconnected { id: self.id.into() }.into());
+            }
+            let now = Instant::now();
+            while !self.pending.is_empty() {
+                if let Some(interval) = self.pace {
+                    if now < next_queue {
+                        break;
+                    }
+                    next_queue = (next_queue + interval).max(now);
+                }
+                let request = self.pending.pop_front().expect("not empty");
+                camera
+                    .queue_request(request)
+                    .map_err(|(_, e)| io_error(self.id, "queueing a request")(e))?;
+                if self.in_flight == 0 {
+                    last_progress = now;
+                }
+                self.in_flight += 1;
+            }
+            let mut wait = POLL;
+            if self.pace.is_some() && !self.pending.is_empty() {
+                wait = wait.min(next_queue.saturating_duration_since(now));
+            }
+            match completed.recv_timeout(wait) {
+                Ok(first) => {
+                    last_progress = Instant::now();
+                    self.in_flight -= 1;
+                    let mut newest = first;
+                    while let Ok(next) = completed.try_recv() {
+                        self.in_flight -= 1;
+                        let older = std::mem::replace(&mut newest, next);
+                        self.check_status(&older)?;
+                        sink.frame_dropped();
+                        self.requeue(older);
+                    }
+                    self.deliver(&newest, sink)?;
+                    self.requeue(newest);
+                }
+                Err(RecvTimeoutError::Timeout) => {
+                    let waited = last_progress.elapsed();
+                    if self.in_flight > 0 && waited >= self.config.frame_timeout {
+                        return Err(CameraError::Timeout {
+                            id: self.id.into(),
+                            waited,
+                        }
+                        .into());
+                    }
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    return Err(CameraError::Disconnected { id: self.id.into() }.into());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn requeue(&mut self, mut request: Request) {
+        request.reuse(ReuseFlag::REUSE_BUFFERS);
+        self.pending.push_back(request);
+    }
+
+    /// Counts failed frames; true when this one is good. Too many in a row is an error.
+    fn check_status(&mut self, request: &Request) -> Result<bool, CameraError> {
+        let buffer_ok = request
+            .buffer::<FrameBuffer>(self.stream)
+            .and_then(|b| b.metadata())
+            .is_none_or(|m| matches!(m.status(), FrameMetadataStatus::Success));
+        if request.status() == RequestStatus::Complete && buffer_ok {
+            self.bad_frames = 0;
+            return Ok(true);
+        }
+        self.bad_frames += 1;
+        if self.bad_frames >= MAX_BAD_FRAMES {
+            return Err(CameraError::FrameErrors {
+                id: self.id.into(),
+                count: self.bad_frames,
+            });
+        }
+        Ok(false)
+    }
+
+    /// Encodes and publishes the newest completed frame, unless it failed or nobody wants it.
+    fn deliver(&mut self, request: &Request, sink: &FrameSink) -> Result<(), SourceError> {
+        if !self.check_status(request)? {
+            sink.frame_dropped();
+            return Ok(());
+        }
+        let buffer = request.buffer::<FrameBuffer>(self.stream);
+        let metadata = buffer.and_then(|b| b.metadata());
+        let meta = FrameMeta {
+            sequence: metadata.as_ref().map(|m| m.sequence()),
+            timestamp_ns: request
+                .metadata()
+                .get::<SensorTimestamp>()
+                .ok()
+                .and_then(|t| u64::try_from(t.0).ok())
+                .or_else(|| metadata.as_ref().map(|m| m.timestamp())),
+        };
+        let stamp = self
+            .clock
+            .stamp(meta, SystemTime::now(), monotonic_now_ns());
+        for _ in 0..stamp.lost {
+            sink.frame_dropped();
+        }
+        let wanted = !self.config.idle || sink.in_demand(self.config.idle_after);
+        if wanted != !self.idle {
+            self.idle = !wanted;
+            info!(camera = %self.id, idle = self.idle, "idle mode: encoding {}", if self.idle { "paused (nobody asked for frames)" } else { "resumed" });
+        }
+        if self.idle {
+            sink.alive();
+            return Ok(());
+        }
+        let Some(map) = self.maps.get(request.cookie() as usize) else {
+            sink.frame_dropped();
+            return Ok(());
+        };
+        let frame = self.layout.raw_frame(map.planes(), map.plane_count());
+        let jpeg = self.encoder.encode(&frame)?;
+        let (w, h) = (self.layout.width as u32, self.layout.height as u32);
+        sink.publish_jpeg(jpeg, stamp.captured_at, w, h);
+        Ok(())
+    }
+}
+
+/// The camera `selector` names, by index or id.
+fn select<'d>(
+    cameras: &'d CameraList<'d>,
+    selector: &CameraSelector,
+) -> Result<libcamera::camera::Camera<'d>, CameraError> {
+    let found = match selector {
+        CameraSelector::Index(i) => cameras.get(*i),
+        CameraSelector::Id(id) => cameras.iter().find(|c| c.id() == id),
+    };
+    found.ok_or_else(|| {
+        let ids: Vec<String> = cameras.iter().map(|c| c.id().to_string()).collect();
+        CameraError::NotFound {
+            selector: selector.to_string(),
+            available: if ids.is_empty() {
+                "none".into()
+            } else {
+                ids.join(", ")
+            },
+        }
+    })
+}
+
+/// Asks for `config`'s format, size, buffers and orientation; returns what the camera agreed to.
+fn configure(
+    id: &str,
+    config: &CameraConfig,
+    cfgs: &mut CameraConfiguration,
+) -> Result<Layout, CameraError> {
+    let (name, code) = libcamera_format(config.format);
+    {
+        let mut stream = cfgs
+            .get_mut(0)
+            .ok_or_else(|| configure_error(id, "no stream to configure"))?;
+        stream.set_pixel_format(LcPixelFormat::new(code, 0));
+        stream.set_size(Size {
+            width: config.width,
+            height: config.height,
+        });
+        stream.set_buffer_count(config.buffer_count);
+    }
+    let o = config.orientation();
+    let wanted = match (o.rotate180, o.mirror) {
+        (false, false) => LcOrientation::Rotate0,
+        (false, true) => LcOrientation::Rotate0Mirror,
+        (true, false) => LcOrientation::Rotate180,
+        (true, true) => LcOrientation::Rotate180Mirror,
+    };
+    cfgs.set_orientation(wanted);
+    if cfgs.validate().is_invalid() {
+        return Err(configure_error(
+            id,
+            &format!("rejects the configuration {}", cfgs.to_string_repr()),
+        ));
+    }
+    if cfgs.orientation() != wanted {
+        warn!(camera = id, wanted = ?wanted, got = ?cfgs.orientation(), "the camera cannot apply the rotation/flip; the picture keeps the camera's orientation");
+    }
+    let stream = cfgs.get(0).expect("validated configuration has a stream");
+    let got = stream.get_pixel_format();
+    let format = format_from_fourcc(got.fourcc())
+        .filter(|_| got.modifier() == 0)
+        .ok_or_else(|| {
+            configure_error(
+                id,
+                &format!("offers {got} instead of {name}; streamserver encodes RGB888, BGR888, YUV420 and NV12"),
+            )
+        })?;
+    if format != config.format {
+        warn!(camera = id, asked = name, using = %got, "the camera does not offer the configured format");
+    }
+    let size = stream.get_size();
+    if (size.width, size.height) != (config.width, config.height) {
+        warn!(camera = id, asked = %format!("{}x{}", config.width, config.height), using = %format!("{}x{}", size.width, size.height), "the camera adjusted the size");
+    }
+    if stream.get_buffer_count() != config.buffer_count {
+        info!(
+            camera = id,
+            buffers = stream.get_buffer_count(),
+            "the camera adjusted the buffer count"
+        );
+    }
+    Ok(Layout {
+        format,
+        width: size.width as usize,
+        height: size.height as usize,
+        stride: stream.get_stride() as usize,
+    })
+}
+
+fn map_buffer(buffer: &FrameBuffer) -> std::io::Result<MappedBuffer> {
+    let planes = buffer.planes();
+    let specs: Vec<PlaneSpec> = (0..planes.len())
+        .filter_map(|i| planes.get(i))
+        .map(|p| PlaneSpec {
+            fd: p.fd(),
+            offset: p.offset().unwrap_or(0),
+            len: p.len(),
+        })
+        .collect();
+    MappedBuffer::map(&specs)
+}
+
+fn configure_error(id: &str, message: &str) -> CameraError {
+    CameraError::Configure {
+        id: id.into(),
+        message: message.into(),
+    }
+}
+
+fn io_error<'a>(id: &'a str, step: &'static str) -> impl Fn(std::io::Error) -> CameraError + 'a {
+    move |source| CameraError::Io {
+        id: id.into(),
+        step,
+        source,
+    }
+}

@@ -138,9 +138,14 @@ impl FrameSource for CameraSource {
             pace,
             clock: FrameClock::new(),
             idle: false,
+            published: 0,
             bad_frames: 0,
         };
         let result = run.capture(&active, &completed, &disconnected, sink, stop);
+        if let Err(err) = &result {
+            // Stopping a hung camera can block until the driver returns: say why first.
+            warn!(camera = %id, %err, "camera failed; stopping it");
+        }
         if let Err(err) = active.stop() {
             warn!(camera = %id, %err, "stopping the camera failed");
         }
@@ -163,6 +168,8 @@ struct Run<'a> {
     pace: Option<Duration>,
     clock: FrameClock,
     idle: bool,
+    /// Frames published in this run (the first is always encoded, idle or not).
+    published: u64,
     bad_frames: u32,
 }
 
@@ -283,7 +290,8 @@ impl Run<'_> {
         for _ in 0..stamp.lost {
             sink.frame_dropped();
         }
-        let wanted = !self.config.idle || sink.in_demand(self.config.idle_after);
+        let wanted =
+            !self.config.idle || self.published == 0 || sink.in_demand(self.config.idle_after);
         if wanted != !self.idle {
             self.idle = !wanted;
             info!(camera = %self.id, idle = self.idle, "idle mode: encoding {}", if self.idle { "paused (nobody asked for frames)" } else { "resumed" });
@@ -300,6 +308,7 @@ impl Run<'_> {
         let jpeg = self.encoder.encode(&frame)?;
         let (w, h) = (self.layout.width as u32, self.layout.height as u32);
         sink.publish_jpeg(jpeg, stamp.captured_at, w, h);
+        self.published += 1;
         Ok(())
     }
 }

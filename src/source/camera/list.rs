@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! 0: Virtual0 (model "Virtual Video Device")
-//!     NV12: 640x480..1280x720
+//!     NV12: 640x480..1280x720; sizes: 640x480 720x480 … 1280x720
 //! ```
 //!
 //! The formats come from the camera's default video configuration, so listing does not
@@ -39,20 +39,24 @@ pub fn text() -> Result<String, SourceError> {
         };
         let formats = stream.formats();
         for format in formats.pixel_formats().into_iter() {
-            let sizes = formats.sizes(format);
-            let list = if sizes.is_empty() {
-                let r = formats.range(format);
-                format!(
-                    "{}x{}..{}x{}",
-                    r.min.width, r.min.height, r.max.width, r.max.height
-                )
-            } else {
-                sizes
-                    .iter()
-                    .map(|s| format!("{}x{}", s.width, s.height))
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            };
+            let r = formats.range(format);
+            let sizes: Vec<String> = formats
+                .sizes(format)
+                .iter()
+                .map(|s| format!("{}x{}", s.width, s.height))
+                .collect();
+            let list = format!(
+                "{}x{}..{}x{}; sizes: {}",
+                r.min.width,
+                r.min.height,
+                r.max.width,
+                r.max.height,
+                if sizes.is_empty() {
+                    "any in the range".to_string()
+                } else {
+                    sizes.join(" ")
+                }
+            );
             text.push_str(&format!("    {format}: {list}\n"));
         }
     }

@@ -12,6 +12,7 @@
 //! - [`timing`]: capture timestamps and sequence gaps, tolerating missing or garbage metadata.
 //! - [`mapping`]: maps a frame buffer's planes once for the life of a run.
 //! - `capture`: the capture loop on the source thread (newest frame wins, requests requeued).
+//! - `setup`: finding the camera and negotiating format, size, buffers and orientation.
 //! - `list`: `streamserver list-cameras`.
 
 #[cfg(has_libcamera)]
@@ -23,6 +24,8 @@ mod list;
 mod manager;
 #[cfg_attr(not(has_libcamera), allow(dead_code))]
 pub mod mapping;
+#[cfg(has_libcamera)]
+mod setup;
 #[cfg_attr(not(has_libcamera), allow(dead_code))]
 pub mod timing;
 

@@ -240,11 +240,11 @@ pub fn format_from_fourcc(code: u32) -> Option<PixelFormat> {
 /// Camera errors, with the camera they concern.
 #[derive(Debug, thiserror::Error)]
 pub enum CameraError {
-    #[error("cannot start libcamera's camera manager")]
+    #[error("cannot start libcamera's camera manager: {0}")]
     Manager(#[source] std::io::Error),
     #[error("no camera {selector} (cameras: {available})")]
     NotFound { selector: String, available: String },
-    #[error("camera {id}: cannot acquire it (in use by another program?)")]
+    #[error("camera {id}: cannot acquire it (in use by another program?): {source}")]
     Acquire {
         id: String,
         #[source]
@@ -252,7 +252,7 @@ pub enum CameraError {
     },
     #[error("camera {id}: {message}")]
     Configure { id: String, message: String },
-    #[error("camera {id}: {step} failed")]
+    #[error("camera {id}: {step} failed: {source}")]
     Io {
         id: String,
         step: &'static str,

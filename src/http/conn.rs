@@ -55,6 +55,8 @@ pub struct Backlog {
     pub notsent: u32,
     /// The peer's advertised receive window (bytes): shrinks while the client leaves data unread.
     pub peer_window: u32,
+    /// Total bytes the peer has acknowledged.
+    pub acked: u64,
 }
 
 /// Reads the backlog of `fd`; `None` if the kernel does not say (then nothing is gated on it).
@@ -76,7 +78,14 @@ pub fn backlog(fd: RawFd) -> Option<Backlog> {
     (rc == 0 && len as usize >= needed).then_some(Backlog {
         notsent: info.tcpi_notsent_bytes,
         peer_window: info.tcpi_snd_wnd,
+        acked: info.tcpi_bytes_acked,
     })
+}
+
+/// Ends the connection on `fd`: hyper's next read or write on it fails.
+pub fn abort(fd: RawFd) {
+    // SAFETY: shutdown(2) on the connection's socket, which the caller's body lives within.
+    unsafe { libc::shutdown(fd, libc::SHUT_RDWR) };
 }
 
 /// A TCP stream whose writes fail with `TimedOut` once a write has been blocked for `timeout`.

@@ -113,6 +113,11 @@ pub struct MjpegBody {
     last_len: u64,
     /// How long a new frame may wait for a client that seems behind.
     hold: Duration,
+    /// A client that stays behind and shows no progress for this long is disconnected.
+    stall_timeout: Option<Duration>,
+    /// The client's last advertised window and acknowledged byte count, and when either last
+    /// moved forward (it read something, or took in a probe).
+    progress: (u32, u64, Instant),
     span: tracing::Span,
 }
 
@@ -141,8 +146,37 @@ impl MjpegBody {
             peak_window: 0,
             last_len: 0,
             hold: MIN_HOLD,
+            stall_timeout: None,
+            progress: (0, 0, Instant::now()),
             span,
         }
+    }
+
+    /// Disconnects a client that stays behind and shows no progress for `timeout`; probes a
+    /// client that is behind at least every `timeout / 2`, so a slow but live one shows some.
+    ///
+    /// The connection's write timeout cannot see such a client: while it is behind, frames are
+    /// held back here, hyper has nothing to write and no write blocks. A stalled client whose
+    /// receive buffer still has room acknowledges the probes; it is disconnected once the
+    /// buffer is full.
+    pub fn disconnect_stalled_after(mut self, timeout: Duration) -> Self {
+        self.stall_timeout = Some(timeout);
+        self
+    }
+
+    /// Whether the client, behind, has neither read (window grew) nor taken in a probe (acked
+    /// moved) for the stall timeout.
+    fn stalled(&mut self, now: Instant) -> bool {
+        let (Some(timeout), Some(b)) = (self.stall_timeout, self.socket.and_then(conn::backlog))
+        else {
+            return false;
+        };
+        let (window, acked, _) = self.progress;
+        if b.peer_window > window || b.acked != acked {
+            self.progress.2 = now;
+        }
+        (self.progress.0, self.progress.1) = (b.peer_window, b.acked);
+        now.duration_since(self.progress.2) >= timeout
     }
 
     /// Whether the client has taken in what we sent: nothing waits unsent in our kernel, and
@@ -211,12 +245,21 @@ impl Body for MjpegBody {
                     paced_until
                 } else if this.client_caught_up() {
                     this.hold = MIN_HOLD;
+                    this.progress.2 = now;
                     return Poll::Ready(Some(Ok(BodyFrame::data(this.part(latest, now)))));
                 } else if this.last_send.is_none_or(|t| now >= t + this.hold) {
                     // A probe: its ACK tells the client's window exactly. Probing slower each
                     // time lets a client that reads slowly drain its buffer.
-                    this.hold = (this.hold * 2).min(MAX_HOLD);
+                    this.hold = (this.hold * 2)
+                        .min(MAX_HOLD)
+                        .min(this.stall_timeout.map_or(MAX_HOLD, |t| t / 2));
                     return Poll::Ready(Some(Ok(BodyFrame::data(this.part(latest, now)))));
+                } else if this.stalled(now) {
+                    tracing::info!(parent: &this.span, "client reads nothing: disconnecting");
+                    if let Some(fd) = this.socket {
+                        conn::abort(fd);
+                    }
+                    return Poll::Ready(None);
                 } else {
                     now + DRAIN_POLL
                 }

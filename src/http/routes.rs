@@ -189,7 +189,8 @@ fn stream(
         ClientSlot::new(s.stats.clone(), permit),
         socket,
         span,
-    );
+    )
+    .disconnect_stalled_after(state.config.write_timeout);
     let mut resp = Response::new(body.boxed_unsync());
     let h = resp.headers_mut();
     h.insert(
@@ -202,7 +203,8 @@ fn stream(
 
 async fn snapshot(s: &StreamHandle, state: &AppState) -> Response<ResponseBody> {
     s.slot.note_demand();
-    let Some(frame) = wait_for_frame(s, state.config.snapshot_timeout).await else {
+    let Some(frame) = wait_for_frame(s, state.config.snapshot_timeout, &state.shutdown).await
+    else {
         return text(
             StatusCode::SERVICE_UNAVAILABLE,
             "no frame available yet; try again\n",
@@ -214,7 +216,11 @@ async fn snapshot(s: &StreamHandle, state: &AppState) -> Response<ResponseBody> 
 
 /// A fresh frame: the newest if it is recent, else the next one (bounded by `timeout`); the
 /// newest, however old, if none comes in time.
-async fn wait_for_frame(s: &StreamHandle, timeout: Duration) -> Option<Arc<Frame>> {
+async fn wait_for_frame(
+    s: &StreamHandle,
+    timeout: Duration,
+    shutdown: &crate::shutdown::Shutdown,
+) -> Option<Arc<Frame>> {
     const FRESH: Duration = Duration::from_secs(1);
     let mut rx = s.slot.subscribe();
     let current = rx.borrow_and_update().clone();
@@ -223,10 +229,13 @@ async fn wait_for_frame(s: &StreamHandle, timeout: Duration) -> Option<Arc<Frame
             return current;
         }
     }
-    let waited = tokio::time::timeout(timeout, rx.changed()).await;
-    match waited {
-        Ok(Ok(())) => rx.borrow().clone().or(current),
-        _ => current,
+    // Shutdown must not wait for a snapshot that waits for a frame.
+    tokio::select! {
+        waited = tokio::time::timeout(timeout, rx.changed()) => match waited {
+            Ok(Ok(())) => rx.borrow().clone().or(current),
+            _ => current,
+        },
+        _ = shutdown.triggered() => current,
     }
 }
 
@@ -288,9 +297,9 @@ pub fn with_type(code: StatusCode, ctype: &'static str, body: Bytes) -> Response
 
 fn full(body: Bytes) -> ResponseBody {
     use bytes::Buf;
-    Full::new(body)
-        .map_frame(|f| f.map_data(|d| d.chain(Bytes::new()).chain(Bytes::new())))
-        .boxed_unsync()
+    // `Full` of the chained buffer (not `map_frame`, which drops the exact size hint): hyper then
+    // sends `Content-Length` instead of chunking snapshots and JSON.
+    Full::new(body.chain(Bytes::new()).chain(Bytes::new())).boxed_unsync()
 }
 
 fn empty() -> ResponseBody {

@@ -225,7 +225,7 @@ async fn the_stream_shows_the_virtual_cameras_colour_bars() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn idle_mode_stops_encoding_and_the_first_client_gets_a_fresh_frame_at_once() {
-    let running = start(config("idle_after = \"300ms\"", "")).await;
+    let running = start(config("", "[stream.encoder]\nidle_after = \"300ms\"\n")).await;
     let stats = running.state.streams[0].stats.clone();
     // Nobody watches: after the first frames, encoding stops within idle_after (+ slack).
     let deadline = Instant::now() + Duration::from_secs(10);

@@ -185,9 +185,11 @@ pub fn build(stream: &StreamConfig, attempt: u32) -> Result<Box<dyn FrameSource>
         )?)),
         #[cfg(has_libcamera)]
         SourceKind::Camera => Ok(Box::new(camera::CameraSource::new(
+            stream.id.to_string(),
             stream.camera.clone(),
             stream.encoder.settings(),
-        )?)),
+            stream.encoder.pool(),
+        ))),
         kind => Err(SourceError::Unavailable {
             kind: kind.name(),
             reason: "not implemented yet".into(),

@@ -25,8 +25,6 @@ fn defaults_when_the_table_is_missing_or_empty() {
         PixelFormat::Yuv420,
         "the fastest format to encode"
     );
-    assert!(c.idle);
-    assert_eq!(c.idle_after, Duration::from_secs(10));
 }
 
 #[test]
@@ -35,7 +33,7 @@ fn every_option_parses() {
         "select = \"/base/soc/i2c0mux/i2c@1/imx708@1a\"\nwidth = 640\nheight = 480\nfps = 7.5\n\
          format = \"bgr888\"\nbuffer_count = 6\nrotation = 180\nhflip = true\nvflip = false\n\
          exposure_mode = \"long\"\nawb_mode = \"daylight\"\nbrightness = -0.25\ncontrast = 1.5\n\
-         idle = false\nidle_after = \"3s\"\nframe_timeout = \"500ms\"\n",
+         frame_timeout = \"500ms\"\n",
     )
     .unwrap();
     assert_eq!(
@@ -46,11 +44,10 @@ fn every_option_parses() {
     assert_eq!(c.format, PixelFormat::Bgr888);
     assert_eq!(c.buffer_count, 6);
     assert_eq!(c.rotation, Rotation::R180);
-    assert!(c.hflip && !c.vflip && !c.idle);
+    assert!(c.hflip && !c.vflip);
     assert_eq!(c.exposure_mode, Some(ExposureMode::Long));
     assert_eq!(c.awb_mode, Some(AwbMode::Daylight));
     assert_eq!((c.brightness, c.contrast), (Some(-0.25), Some(1.5)));
-    assert_eq!(c.idle_after, Duration::from_secs(3));
     assert_eq!(c.frame_timeout, Duration::from_millis(500));
     assert_eq!(
         camera("select = 2\n").unwrap().select,

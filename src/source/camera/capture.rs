@@ -4,11 +4,12 @@
 //! stream (format, size, buffer count, orientation), allocate its buffers and map each of them
 //! once ([`MappedBuffer`]), start with the configured controls and loop:
 //!
-//! - wait for completed requests; of all that completed, only the newest is encoded, the older
-//!   ones are counted as dropped and requeued at once (frames are dropped, never queued);
-//! - encoding is inline on this thread for now (the shared encoder pool replaces it);
-//! - idle mode skips encoding while nobody wants frames, but keeps capturing and reports
-//!   signs of life so the supervisor does not see a stall;
+//! - wait for completed requests; of all that completed, only the newest is offered to the
+//!   stream's [`EncodePool`], the older ones are counted as dropped and requeued at once;
+//! - the pool copies the frame into a free worker (or drops it when all are busy, or skips it
+//!   in idle mode while still reporting signs of life), so every request is requeued as soon
+//!   as its frame was offered: frames are dropped, never queued, and the camera keeps its
+//!   buffers;
 //! - a camera without `FrameDurationLimits` (libcamera's virtual camera completes requests as
 //!   fast as they are queued) is paced here: completed requests are requeued one per frame
 //!   interval;
@@ -34,7 +35,8 @@ use super::mapping::{Layout, MappedBuffer};
 use super::setup::{configure, configure_error, io_error, map_buffer, select};
 use super::timing::{monotonic_now_ns, FrameClock, FrameMeta};
 use super::{controls, manager, CameraConfig, CameraError};
-use crate::encoder::{Encoder, EncoderSettings};
+use crate::encode_pool::{EncodePool, EncodePoolConfig};
+use crate::encoder::EncoderSettings;
 use crate::source::{FrameSink, FrameSource, SourceError, StopFlag};
 
 /// How often the loop wakes to check the stop flag while waiting for frames.
@@ -44,16 +46,25 @@ const MAX_BAD_FRAMES: u32 = 10;
 
 /// A `source = "camera"` stream's source: one value per (re)start.
 pub struct CameraSource {
+    stream_id: String,
     config: CameraConfig,
-    encoder: Encoder,
+    settings: EncoderSettings,
+    pool: EncodePoolConfig,
 }
 
 impl CameraSource {
-    pub fn new(config: CameraConfig, settings: EncoderSettings) -> Result<Self, SourceError> {
-        Ok(Self {
+    pub fn new(
+        stream_id: String,
+        config: CameraConfig,
+        settings: EncoderSettings,
+        pool: EncodePoolConfig,
+    ) -> Self {
+        Self {
+            stream_id,
             config,
-            encoder: Encoder::new(settings)?,
-        })
+            settings,
+            pool,
+        }
     }
 }
 
@@ -71,6 +82,7 @@ impl FrameSource for CameraSource {
     }
 
     fn run(&mut self, sink: &FrameSink, stop: &StopFlag) -> Result<(), SourceError> {
+        let mut pool = EncodePool::new(&self.stream_id, self.settings, self.pool, sink.clone())?;
         let manager = manager::get()?;
         let cameras = manager.cameras();
         let camera = select(&cameras, &self.config.select)?;
@@ -126,7 +138,7 @@ impl FrameSource for CameraSource {
         let mut run = Run {
             id: &id,
             config: &self.config,
-            encoder: &mut self.encoder,
+            pool: &mut pool,
             layout,
             maps: &maps,
             stream: &stream,
@@ -134,8 +146,6 @@ impl FrameSource for CameraSource {
             in_flight: 0,
             pace,
             clock: FrameClock::new(),
-            idle: false,
-            published: 0,
             bad_frames: 0,
         };
         let result = run.capture(&active, &completed, &disconnected, sink, stop);
@@ -154,7 +164,7 @@ impl FrameSource for CameraSource {
 struct Run<'a> {
     id: &'a str,
     config: &'a CameraConfig,
-    encoder: &'a mut Encoder,
+    pool: &'a mut EncodePool,
     layout: Layout,
     /// Mapped buffers, indexed by request cookie.
     maps: &'a [MappedBuffer],
@@ -164,9 +174,6 @@ struct Run<'a> {
     in_flight: usize,
     pace: Option<Duration>,
     clock: FrameClock,
-    idle: bool,
-    /// Frames published in this run (the first is always encoded, idle or not).
-    published: u64,
     bad_frames: u32,
 }
 
@@ -264,7 +271,7 @@ impl Run<'_> {
         Ok(false)
     }
 
-    /// Encodes and publishes the newest completed frame, unless it failed or nobody wants it.
+    /// Offers the newest completed frame to the encoding pool, unless it failed.
     fn deliver(&mut self, request: &Request, sink: &FrameSink) -> Result<(), SourceError> {
         if !self.check_status(request)? {
             sink.frame_dropped();
@@ -287,25 +294,15 @@ impl Run<'_> {
         for _ in 0..stamp.lost {
             sink.frame_dropped();
         }
-        let wanted =
-            !self.config.idle || self.published == 0 || sink.in_demand(self.config.idle_after);
-        if wanted == self.idle {
-            self.idle = !wanted;
-            info!(camera = %self.id, idle = self.idle, "idle mode: encoding {}", if self.idle { "paused (nobody asked for frames)" } else { "resumed" });
-        }
-        if self.idle {
-            sink.alive();
-            return Ok(());
-        }
         let Some(map) = self.maps.get(request.cookie() as usize) else {
             sink.frame_dropped();
             return Ok(());
         };
-        let frame = self.layout.raw_frame(map.planes(), map.plane_count());
-        let jpeg = self.encoder.encode(&frame)?;
-        let (w, h) = (self.layout.width as u32, self.layout.height as u32);
-        sink.publish_jpeg(jpeg, stamp.captured_at, w, h);
-        self.published += 1;
+        // Copied into a free worker (or dropped when all are busy, or skipped while idle, both
+        // counted by the pool); either way the request can be requeued right after this.
+        self.pool.offer_with(stamp.captured_at, || {
+            self.layout.raw_frame(map.planes(), map.plane_count())
+        })?;
         Ok(())
     }
 }

@@ -117,10 +117,6 @@ pub struct CameraConfig {
     /// 0.0..=32.0 (1 = normal).
     #[serde(deserialize_with = "de_contrast")]
     pub contrast: Option<f32>,
-    /// Idle mode: stop encoding when nobody asked for a frame for `idle_after`.
-    pub idle: bool,
-    #[serde(with = "humantime_serde")]
-    pub idle_after: Duration,
     /// No completed frame for this long while requests are queued is a camera failure.
     #[serde(with = "humantime_serde")]
     pub frame_timeout: Duration,
@@ -142,8 +138,6 @@ impl Default for CameraConfig {
             awb_mode: None,
             brightness: None,
             contrast: None,
-            idle: true,
-            idle_after: Duration::from_secs(10),
             frame_timeout: Duration::from_secs(2),
         }
     }

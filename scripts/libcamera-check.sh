@@ -15,8 +15,10 @@
 # shim; `cam -l`, `cam -c 1 -I`, `cam -c 1 --capture=3` (asserting the camera
 # and 3 frames); build and run scripts/placeholder/libcamera-probe (the
 # libcamera crate, host rustup toolchain) to list the camera and capture
-# frames; then streamserver's own camera tests (streamserver_camera_tests,
-# run once tests/camera.rs exists). Prints the time of each step.
+# frames; then streamserver's own camera work: build with --features
+# libcamera, the camera unit tests, `streamserver list-cameras`, and
+# tests/camera.rs (colour bars over /stream.mjpg, idle mode, supervisor
+# recovery from a hung camera). Prints the time of each step.
 #
 # Environment: TRIXIE_ROOT (default <repo>/.trixie/root), see trixie-root.sh.
 set -euo pipefail
@@ -101,21 +103,40 @@ probe_run() {
 # ---------------------------------------------------------------------------
 # streamserver's camera tests — the place for the camera-source work.
 # Builds streamserver with libcamera support using the host's rustup
-# toolchain, then runs tests/camera.rs against the virtual camera with the
-# udmabuf shim preloaded (one test thread: one camera). Skipped until
-# tests/camera.rs exists.
+# toolchain, runs the camera module's unit tests in that build, then
+# tests/camera.rs against the virtual camera with the udmabuf shim preloaded
+# (one test thread: one camera). UDMABUF_SHIM_HANG_FILE names the shim's fault
+# trigger: the supervisor test creates it to hang the camera's buffer mapping
+# (a hung driver) and removes it to let the camera recover.
 # ---------------------------------------------------------------------------
-streamserver_camera_tests() {
-    if [ ! -f "$REPO/tests/camera.rs" ]; then
-        echo "libcamera-check: skipped: no tests/camera.rs in the checkout yet"
-        return 0
-    fi
+CAMERA_TARGET=/src/target/trixie-libcamera
+HANG_FILE=/tmp/udmabuf-shim.hang              # inside the root
+
+camera_build() {
     # shellcheck disable=SC2016  # expanded by the shell in the root
-    in_root_rust env CARGO_TARGET_DIR=/src/target/trixie-libcamera \
-        sh -c 'cd /src && cargo build -j "${CARGO_BUILD_JOBS:-2}" --features libcamera'
+    in_root_rust env CARGO_TARGET_DIR=$CAMERA_TARGET \
+        sh -c 'cd /src && cargo build -j "${CARGO_BUILD_JOBS:-2}" --features libcamera --all-targets'
+}
+
+camera_unit_tests() {
     # shellcheck disable=SC2016  # expanded by the shell in the root
-    in_root_rust env CARGO_TARGET_DIR=/src/target/trixie-libcamera \
-        LD_PRELOAD="$SHIM" LIBCAMERA_LOG_NO_COLOR=1 \
+    in_root_rust env CARGO_TARGET_DIR=$CAMERA_TARGET \
+        sh -c 'cd /src && cargo test -j "${CARGO_BUILD_JOBS:-2}" --features libcamera --lib source::camera'
+}
+
+camera_list() {
+    in_root_shim $CAMERA_TARGET/debug/streamserver list-cameras >"$WORK/list-cameras.txt" 2>&1 \
+        || { cat "$WORK/list-cameras.txt"; die "streamserver list-cameras exited non-zero"; }
+    cat "$WORK/list-cameras.txt"
+    grep -q '^0: Virtual0 ' "$WORK/list-cameras.txt" || die "list-cameras does not list Virtual0"
+}
+
+camera_integration_tests() {
+    rm -f "$ROOT$HANG_FILE"
+    # shellcheck disable=SC2016  # expanded by the shell in the root
+    in_root_rust env CARGO_TARGET_DIR=$CAMERA_TARGET \
+        LD_PRELOAD="$SHIM" LIBCAMERA_LOG_NO_COLOR=1 LIBCAMERA_LOG_LEVELS="*:WARN" \
+        UDMABUF_SHIM_HANG_FILE=$HANG_FILE UDMABUF_SHIM_HANG_MAX_S=60 \
         sh -c 'cd /src && cargo test -j "${CARGO_BUILD_JOBS:-2}" --features libcamera --test camera -- --test-threads=1'
 }
 
@@ -128,7 +149,10 @@ main() {
     step "cam -c 1 --capture=3" cam_capture
     step "build libcamera-probe (libcamera crate)" probe_build
     step "libcamera-probe: list + capture 3 frames" probe_run
-    step "streamserver camera tests" streamserver_camera_tests
+    step "streamserver: build --features libcamera" camera_build
+    step "streamserver: camera unit tests" camera_unit_tests
+    step "streamserver list-cameras" camera_list
+    step "streamserver: tests/camera.rs (virtual camera)" camera_integration_tests
     echo "libcamera-check: OK"
 }
 

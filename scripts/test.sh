@@ -4,7 +4,8 @@
 #      ffmpeg/ffprobe as real clients, the deployment scripts under a fake-systemctl harness);
 #   2. the libcamera proof and the Pi cross-build proof in a Debian trixie root
 #      (scripts/libcamera-check.sh, scripts/cross-check.sh; need root or sudo, and some minutes
-#      the first time while the root is built).
+#      the first time while the root is built); scripts/vimc-check.sh (the vimc camera in
+#      Debian's kernel under qemu) only prints why it skips unless VIMC_CHECK=1.
 # `scripts/test.sh --quick` runs only step 1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,7 +22,7 @@ if [ "$quick" = 1 ]; then
 fi
 sudo=()
 [ "$(id -u)" -eq 0 ] || sudo=(sudo)
-for check in scripts/libcamera-check.sh scripts/cross-check.sh; do
+for check in scripts/libcamera-check.sh scripts/cross-check.sh scripts/vimc-check.sh; do
   if [ -x "$check" ]; then
     echo "== $check"
     "${sudo[@]}" "$check"

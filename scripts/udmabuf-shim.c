@@ -34,6 +34,14 @@
  *   - ioctl(memfd, DMA_BUF_IOCTL_SYNC, ...) succeeds (memfds need no cache
  *     maintenance; the kernel would answer ENOTTY and libcamera log errors).
  *
+ * Fault injection (for the supervisor tests): when UDMABUF_SHIM_HANG_FILE
+ * names a file that exists, a writable mmap() of a sealed memfd (how
+ * libcamera's virtual camera maps a buffer to draw each frame) blocks until
+ * the file is removed, at most UDMABUF_SHIM_HANG_MAX_S seconds (default 60).
+ * The camera then behaves like one whose driver hangs: requests stop
+ * completing, and stopping the camera waits for the hang to end. Read-only
+ * mappings (streamserver's own, made once per run) are never delayed.
+ *
  * Everything else goes to the real libc functions. This is NOT a udmabuf
  * implementation (no offsets, no real dma-buf semantics, nothing a device
  * could DMA into); never preload it outside tests.
@@ -53,6 +61,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <linux/dma-buf.h>
@@ -231,6 +240,55 @@ static int dup_memfd(int memfd, unsigned int flags)
 		return -1;
 	}
 	return fcntl(memfd, cmd, 0);
+}
+
+/* Holds a writable mapping of a sealed memfd while the hang file exists. */
+static void maybe_hang(int prot, int fd)
+{
+	static const char *path;
+	static int max_s = -1;
+	struct timespec tick = { 0, 10 * 1000 * 1000 };
+	long waited_ms = 0;
+	int seals;
+
+	if (max_s < 0) {
+		const char *m = getenv("UDMABUF_SHIM_HANG_MAX_S");
+		path = getenv("UDMABUF_SHIM_HANG_FILE");
+		max_s = m && *m ? atoi(m) : 60;
+	}
+	if (!path || !*path || !(prot & PROT_WRITE) || fd < 0)
+		return;
+	seals = fcntl(fd, F_GET_SEALS);
+	if (seals < 0 || !(seals & F_SEAL_SHRINK))
+		return;
+	if (access(path, F_OK) != 0)
+		return;
+	DBG("mmap(fd %d): hanging while %s exists\n", fd, path);
+	while (access(path, F_OK) == 0 && waited_ms < max_s * 1000L) {
+		nanosleep(&tick, NULL);
+		waited_ms += 10;
+	}
+	DBG("mmap(fd %d): hang over after %ld ms\n", fd, waited_ms);
+}
+
+void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+	static void *(*next)(void *, size_t, int, int, int, off_t);
+
+	if (!next)
+		next = real("mmap");
+	maybe_hang(prot, fd);
+	return next(addr, len, prot, flags, fd, off);
+}
+
+void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off64_t off)
+{
+	static void *(*next)(void *, size_t, int, int, int, off64_t);
+
+	if (!next)
+		next = real("mmap64");
+	maybe_hang(prot, fd);
+	return next(addr, len, prot, flags, fd, off);
 }
 
 int ioctl(int fd, unsigned long request, ...)

@@ -14,6 +14,7 @@ use serde::Deserialize;
 
 use crate::encode_pool::EncodePoolConfig;
 use crate::encoder::{EncoderSettings, Subsampling};
+use crate::source::camera::CameraConfig;
 use crate::source::test_pattern::TestPatternConfig;
 use crate::source::SourceKind;
 
@@ -148,8 +149,10 @@ pub struct StreamConfig {
     pub source: SourceKind,
     #[serde(default)]
     pub test: TestPatternConfig,
+    /// `[stream.camera]`: parsed in every build, so a config is valid with or without libcamera.
+    #[serde(default)]
+    pub camera: CameraConfig,
     /// Options of the sources whose issues have not landed yet (kept as raw tables).
-    pub camera: Option<toml::Table>,
     pub folder: Option<toml::Table>,
     pub http: Option<toml::Table>,
     pub relay: Option<toml::Table>,
@@ -294,7 +297,7 @@ impl StreamConfig {
             id: StreamId("main".into()),
             source: SourceKind::Test,
             test: TestPatternConfig::default(),
-            camera: None,
+            camera: CameraConfig::default(),
             folder: None,
             http: None,
             relay: None,

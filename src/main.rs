@@ -42,6 +42,8 @@ struct Cli {
 enum CliSource {
     /// The built-in moving test pattern.
     Test,
+    /// The first camera (libcamera), with the config's first camera stream's settings if any.
+    Camera,
 }
 
 #[derive(Subcommand, Debug)]
@@ -50,6 +52,8 @@ enum Command {
     CheckConfig,
     /// Measure an MJPEG stream: fps, sizes, sequence gaps, latency from X-Timestamp.
     Probe(streamserver::probe::ProbeArgs),
+    /// List the cameras libcamera sees: index, id, model, pixel formats and sizes.
+    ListCameras,
 }
 
 fn main() -> ExitCode {
@@ -95,6 +99,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 ExitCode::FAILURE
             })
         }
+        Some(Command::ListCameras) => {
+            print!("{}", streamserver::source::camera::list_cameras()?);
+            Ok(ExitCode::SUCCESS)
+        }
         None => serve(cli),
     }
 }
@@ -118,13 +126,18 @@ fn serve(cli: Cli) -> anyhow::Result<ExitCode> {
     if let Some(listen) = cli.listen {
         config.server.listen = listen;
     }
-    if let Some(CliSource::Test) = cli.source {
-        let mut stream = StreamConfig::test_pattern();
-        if let Some(first) = config.streams.first() {
-            if first.source == SourceKind::Test {
-                stream = first.clone();
-            }
-        }
+    if let Some(source) = cli.source {
+        let kind = match source {
+            CliSource::Test => SourceKind::Test,
+            CliSource::Camera => SourceKind::Camera,
+        };
+        let stream = match config.streams.iter().find(|s| s.source == kind) {
+            Some(s) => s.clone(),
+            None => StreamConfig {
+                source: kind,
+                ..StreamConfig::test_pattern()
+            },
+        };
         config.streams = vec![stream];
     }
     // Like check-config: a source missing from this build is one line on stderr, before logging.

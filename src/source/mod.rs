@@ -5,9 +5,11 @@
 //! [`FrameSink`], which publishes into the stream's latest-frame slot. The [`FrameSource`] trait
 //! is the seam between a source and the [`crate::supervisor`], which (re)starts it.
 //!
-//! Kinds: `test` (the built-in moving test pattern, [`test_pattern`]); `camera`, `folder`,
-//! `http` and `relay` are recognised by the config and answer "not available" until they land.
+//! Kinds: `test` (the built-in moving test pattern, [`test_pattern`]); `camera` (libcamera,
+//! [`camera`]; only in builds with libcamera support); `folder`, `http` and `relay` are
+//! recognised by the config and answer "not available" until they land.
 
+pub mod camera;
 pub mod test_pattern;
 
 use std::sync::{Arc, Condvar, Mutex};
@@ -61,12 +63,18 @@ pub enum SourceError {
     Stalled(Duration),
     #[error("source thread panicked: {0}")]
     Panicked(String),
+    #[error(transparent)]
+    Camera(#[from] camera::CameraError),
 }
 
 impl SourceError {
     /// Whether restarting the source can help (a missing feature or a bad setting cannot).
     pub fn is_retryable(&self) -> bool {
-        !matches!(self, Self::Unavailable { .. })
+        match self {
+            Self::Unavailable { .. } => false,
+            Self::Camera(err) => err.is_retryable(),
+            _ => true,
+        }
     }
 }
 
@@ -156,6 +164,7 @@ pub trait FrameSource: Send {
 pub fn check_available(stream: &StreamConfig) -> Result<(), SourceError> {
     match stream.source {
         SourceKind::Test => Ok(()),
+        SourceKind::Camera => camera::check_available(),
         kind => Err(SourceError::Unavailable {
             kind: kind.name(),
             reason: "not implemented yet".into(),
@@ -174,6 +183,13 @@ pub fn build(stream: &StreamConfig, attempt: u32) -> Result<Box<dyn FrameSource>
             stream.encoder.pool(),
             attempt,
         )?)),
+        #[cfg(has_libcamera)]
+        SourceKind::Camera => Ok(Box::new(camera::CameraSource::new(
+            stream.id.to_string(),
+            stream.camera.clone(),
+            stream.encoder.settings(),
+            stream.encoder.pool(),
+        ))),
         kind => Err(SourceError::Unavailable {
             kind: kind.name(),
             reason: "not implemented yet".into(),

@@ -299,7 +299,9 @@ impl Drop for EncodePool {
         let stuck = *running;
         drop(running);
         for handle in self.handles.drain(..) {
-            if handle.is_finished() {
+            // With none stuck, every worker has left its loop and is exiting: join it, so
+            // nothing it holds outlives the pool. A stuck one is left alone.
+            if stuck == 0 || handle.is_finished() {
                 let _ = handle.join();
             }
         }

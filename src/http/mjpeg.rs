@@ -379,7 +379,7 @@ mod tests {
         publish(&slot, 2);
         next_part(&mut b).await;
         assert!(
-            t0.elapsed() >= Duration::from_millis(199),
+            t0.elapsed() >= Duration::from_millis(179),
             "{:?}",
             t0.elapsed()
         );

@@ -12,6 +12,7 @@
 //! (what clients see when the input goes quiet).
 
 pub mod folder;
+pub mod folder_bench;
 mod folder_files;
 pub mod http_fetch;
 pub mod http_source;

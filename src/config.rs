@@ -13,6 +13,8 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::encoder::{EncoderSettings, Subsampling};
+use crate::source::folder::FolderConfig;
+use crate::source::http_source::HttpSourceConfig;
 use crate::source::test_pattern::TestPatternConfig;
 use crate::source::SourceKind;
 
@@ -149,8 +151,10 @@ pub struct StreamConfig {
     pub test: TestPatternConfig,
     /// Options of the sources whose issues have not landed yet (kept as raw tables).
     pub camera: Option<toml::Table>,
-    pub folder: Option<toml::Table>,
-    pub http: Option<toml::Table>,
+    /// `[stream.folder]`, required by `source = "folder"`.
+    pub folder: Option<FolderConfig>,
+    /// `[stream.http]`, required by `source = "http"`.
+    pub http: Option<HttpSourceConfig>,
     pub relay: Option<toml::Table>,
     #[serde(default)]
     pub encoder: EncoderConfig,
@@ -346,6 +350,24 @@ impl Config {
                 ));
             }
         }
+        for (i, s) in self.streams.iter().enumerate() {
+            if let Err((key, message)) = crate::source::check_config(s) {
+                let key = format!("stream[{i}].{key}");
+                // A missing key has no line of its own: point at its table, or at `source`.
+                let line = [key.as_str(), key.rsplit_once('.').map_or("", |k| k.0)]
+                    .iter()
+                    .map(|k| find_key_line(text, k))
+                    .chain(std::iter::once(source_table_line(text, i, &key)))
+                    .find(|&l| l > 1)
+                    .unwrap_or(1);
+                return Err(ConfigError::Invalid {
+                    path: path.to_owned(),
+                    line,
+                    key,
+                    message,
+                });
+            }
+        }
         if self.server.max_clients == 0 {
             return Err(invalid(
                 "server.max_clients".into(),
@@ -354,6 +376,27 @@ impl Config {
         }
         Ok(())
     }
+}
+
+/// Line of the `[stream.<table>]` header of stream `index` named in `key`
+/// (`stream[0].folder.path`), else of its `source = …` line; 1 if neither is found.
+fn source_table_line(text: &str, index: usize, key: &str) -> usize {
+    let table = key.split('.').nth(1).unwrap_or("");
+    let (mut seen, mut source_line) = (0usize, 1);
+    for (n, raw) in text.lines().enumerate() {
+        let line = raw.trim();
+        if line == "[[stream]]" {
+            seen += 1;
+        } else if seen == index + 1 {
+            if line == format!("[stream.{table}]") {
+                return n + 1;
+            }
+            if line.starts_with("source") {
+                source_line = n + 1;
+            }
+        }
+    }
+    source_line
 }
 
 /// 1-based line of a byte offset.

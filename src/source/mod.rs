@@ -5,9 +5,20 @@
 //! [`FrameSink`], which publishes into the stream's latest-frame slot. The [`FrameSource`] trait
 //! is the seam between a source and the [`crate::supervisor`], which (re)starts it.
 //!
-//! Kinds: `test` (the built-in moving test pattern, [`test_pattern`]); `camera`, `folder`,
-//! `http` and `relay` are recognised by the config and answer "not available" until they land.
+//! Kinds: `test` (the built-in moving test pattern, [`test_pattern`]); `folder` (the newest
+//! JPEG written into a directory, [`folder`]); `http` (a polled snapshot URL, [`http_source`]).
+//! `camera` and `relay` are recognised by the config and answer "not available" until they
+//! land. Shared by the JPEG-receiving sources: [`jpeg_check`] (the validator) and [`stale`]
+//! (what clients see when the input goes quiet).
 
+pub mod folder;
+pub mod folder_bench;
+mod folder_files;
+pub mod http_fetch;
+pub mod http_source;
+mod inotify;
+pub mod jpeg_check;
+pub mod stale;
 pub mod test_pattern;
 
 use std::sync::{Arc, Condvar, Mutex};
@@ -61,12 +72,21 @@ pub enum SourceError {
     Stalled(Duration),
     #[error("source thread panicked: {0}")]
     Panicked(String),
+    #[error(transparent)]
+    Folder(#[from] folder::FolderError),
+    #[error(transparent)]
+    Http(#[from] http_source::HttpSourceError),
 }
 
 impl SourceError {
     /// Whether restarting the source can help (a missing feature or a bad setting cannot).
     pub fn is_retryable(&self) -> bool {
-        !matches!(self, Self::Unavailable { .. })
+        match self {
+            Self::Unavailable { .. } => false,
+            Self::Folder(e) => e.is_retryable(),
+            Self::Http(e) => e.is_retryable(),
+            _ => true,
+        }
     }
 }
 
@@ -151,11 +171,31 @@ pub trait FrameSource: Send {
     fn run(&mut self, sink: &FrameSink, stop: &StopFlag) -> Result<(), SourceError>;
 }
 
+/// Config checks of a stream's source table that serde cannot do: `(key below the stream,
+/// message)`, e.g. `("folder.path", "is required…")`. Called by the config's validate step.
+pub fn check_config(stream: &StreamConfig) -> Result<(), (String, String)> {
+    let (table, checked) = match stream.source {
+        SourceKind::Folder => ("folder", stream.folder.as_ref().map(|c| c.validate())),
+        SourceKind::Http => ("http", stream.http.as_ref().map(|c| c.validate())),
+        _ => return Ok(()),
+    };
+    match checked {
+        None => Err((
+            table.to_string(),
+            format!("source = \"{table}\" needs a [stream.{table}] table"),
+        )),
+        Some(Err((key, message))) => Err((format!("{table}.{key}"), message)),
+        Some(Ok(())) => Ok(()),
+    }
+}
+
 /// Checks at start-up that a stream's source can exist in this build, so a missing feature is a
 /// one-line error before the server starts, not a restart loop.
 pub fn check_available(stream: &StreamConfig) -> Result<(), SourceError> {
     match stream.source {
         SourceKind::Test => Ok(()),
+        SourceKind::Folder => Ok(folder::check(stream.folder.as_ref())?),
+        SourceKind::Http => Ok(http_source::check(stream.http.as_ref())?),
         kind => Err(SourceError::Unavailable {
             kind: kind.name(),
             reason: "not implemented yet".into(),
@@ -173,6 +213,25 @@ pub fn build(stream: &StreamConfig, attempt: u32) -> Result<Box<dyn FrameSource>
             stream.encoder.settings(),
             attempt,
         )?)),
+        SourceKind::Folder => {
+            let config = stream.folder.clone().ok_or(folder::FolderError::NoConfig)?;
+            Ok(Box::new(folder::FolderSource::new(
+                stream.id.to_string(),
+                config,
+            )?))
+        }
+        SourceKind::Http => {
+            let config = stream
+                .http
+                .clone()
+                .ok_or(http_source::HttpSourceError::NoConfig)?;
+            Ok(Box::new(http_source::HttpSource::new(
+                stream.id.to_string(),
+                config,
+                stream.encoder.settings(),
+                attempt,
+            )?))
+        }
         kind => Err(SourceError::Unavailable {
             kind: kind.name(),
             reason: "not implemented yet".into(),

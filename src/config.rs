@@ -15,6 +15,7 @@ use serde::Deserialize;
 use crate::encoder::{EncoderSettings, Subsampling};
 use crate::source::folder::FolderConfig;
 use crate::source::http_source::HttpSourceConfig;
+use crate::source::relay::RelayConfig;
 use crate::source::test_pattern::TestPatternConfig;
 use crate::source::SourceKind;
 
@@ -155,7 +156,8 @@ pub struct StreamConfig {
     pub folder: Option<FolderConfig>,
     /// `[stream.http]`, required by `source = "http"`.
     pub http: Option<HttpSourceConfig>,
-    pub relay: Option<toml::Table>,
+    /// `[stream.relay]`, required by `source = "relay"`.
+    pub relay: Option<RelayConfig>,
     #[serde(default)]
     pub encoder: EncoderConfig,
     #[serde(default)]

@@ -7,8 +7,8 @@
 //!
 //! Kinds: `test` (the built-in moving test pattern, [`test_pattern`]); `folder` (the newest
 //! JPEG written into a directory, [`folder`]); `http` (a polled snapshot URL, [`http_source`]).
-//! `camera` and `relay` are recognised by the config and answer "not available" until they
-//! land. Shared by the JPEG-receiving sources: [`jpeg_check`] (the validator) and [`stale`]
+//! `relay` (another MJPEG stream, re-served, [`relay`]). `camera` is recognised by the config
+//! and answers "not available" until it lands. Shared by the JPEG-receiving sources: [`jpeg_check`] (the validator) and [`stale`]
 //! (what clients see when the input goes quiet).
 
 pub mod folder;
@@ -18,6 +18,7 @@ pub mod http_fetch;
 pub mod http_source;
 mod inotify;
 pub mod jpeg_check;
+pub mod relay;
 pub mod stale;
 pub mod test_pattern;
 
@@ -76,6 +77,8 @@ pub enum SourceError {
     Folder(#[from] folder::FolderError),
     #[error(transparent)]
     Http(#[from] http_source::HttpSourceError),
+    #[error(transparent)]
+    Relay(#[from] relay::RelayError),
 }
 
 impl SourceError {
@@ -85,6 +88,7 @@ impl SourceError {
             Self::Unavailable { .. } => false,
             Self::Folder(e) => e.is_retryable(),
             Self::Http(e) => e.is_retryable(),
+            Self::Relay(e) => e.is_retryable(),
             _ => true,
         }
     }
@@ -177,6 +181,7 @@ pub fn check_config(stream: &StreamConfig) -> Result<(), (String, String)> {
     let (table, checked) = match stream.source {
         SourceKind::Folder => ("folder", stream.folder.as_ref().map(|c| c.validate())),
         SourceKind::Http => ("http", stream.http.as_ref().map(|c| c.validate())),
+        SourceKind::Relay => ("relay", stream.relay.as_ref().map(|c| c.validate())),
         _ => return Ok(()),
     };
     match checked {
@@ -196,6 +201,7 @@ pub fn check_available(stream: &StreamConfig) -> Result<(), SourceError> {
         SourceKind::Test => Ok(()),
         SourceKind::Folder => Ok(folder::check(stream.folder.as_ref())?),
         SourceKind::Http => Ok(http_source::check(stream.http.as_ref())?),
+        SourceKind::Relay => Ok(relay::check(stream.relay.as_ref())?),
         kind => Err(SourceError::Unavailable {
             kind: kind.name(),
             reason: "not implemented yet".into(),
@@ -230,6 +236,13 @@ pub fn build(stream: &StreamConfig, attempt: u32) -> Result<Box<dyn FrameSource>
                 config,
                 stream.encoder.settings(),
                 attempt,
+            )?))
+        }
+        SourceKind::Relay => {
+            let config = stream.relay.clone().ok_or(relay::RelayError::NoConfig)?;
+            Ok(Box::new(relay::RelaySource::new(
+                stream.id.to_string(),
+                config,
             )?))
         }
         kind => Err(SourceError::Unavailable {

@@ -15,6 +15,9 @@ use serde::Deserialize;
 use crate::encode_pool::EncodePoolConfig;
 use crate::encoder::{EncoderSettings, Subsampling};
 use crate::source::camera::CameraConfig;
+use crate::source::folder::FolderConfig;
+use crate::source::http_source::HttpSourceConfig;
+use crate::source::relay::RelayConfig;
 use crate::source::test_pattern::TestPatternConfig;
 use crate::source::SourceKind;
 
@@ -152,10 +155,12 @@ pub struct StreamConfig {
     /// `[stream.camera]`: parsed in every build, so a config is valid with or without libcamera.
     #[serde(default)]
     pub camera: CameraConfig,
-    /// Options of the sources whose issues have not landed yet (kept as raw tables).
-    pub folder: Option<toml::Table>,
-    pub http: Option<toml::Table>,
-    pub relay: Option<toml::Table>,
+    /// `[stream.folder]`, required by `source = "folder"`.
+    pub folder: Option<FolderConfig>,
+    /// `[stream.http]`, required by `source = "http"`.
+    pub http: Option<HttpSourceConfig>,
+    /// `[stream.relay]`, required by `source = "relay"`.
+    pub relay: Option<RelayConfig>,
     #[serde(default)]
     pub encoder: EncoderConfig,
     #[serde(default)]
@@ -371,6 +376,24 @@ impl Config {
                 ));
             }
         }
+        for (i, s) in self.streams.iter().enumerate() {
+            if let Err((key, message)) = crate::source::check_config(s) {
+                let key = format!("stream[{i}].{key}");
+                // A missing key has no line of its own: point at its table, or at `source`.
+                let line = [key.as_str(), key.rsplit_once('.').map_or("", |k| k.0)]
+                    .iter()
+                    .map(|k| find_key_line(text, k))
+                    .chain(std::iter::once(source_table_line(text, i, &key)))
+                    .find(|&l| l > 1)
+                    .unwrap_or(1);
+                return Err(ConfigError::Invalid {
+                    path: path.to_owned(),
+                    line,
+                    key,
+                    message,
+                });
+            }
+        }
         if self.server.max_clients == 0 {
             return Err(invalid(
                 "server.max_clients".into(),
@@ -379,6 +402,27 @@ impl Config {
         }
         Ok(())
     }
+}
+
+/// Line of the `[stream.<table>]` header of stream `index` named in `key`
+/// (`stream[0].folder.path`), else of its `source = …` line; 1 if neither is found.
+fn source_table_line(text: &str, index: usize, key: &str) -> usize {
+    let table = key.split('.').nth(1).unwrap_or("");
+    let (mut seen, mut source_line) = (0usize, 1);
+    for (n, raw) in text.lines().enumerate() {
+        let line = raw.trim();
+        if line == "[[stream]]" {
+            seen += 1;
+        } else if seen == index + 1 {
+            if line == format!("[stream.{table}]") {
+                return n + 1;
+            }
+            if line.starts_with("source") {
+                source_line = n + 1;
+            }
+        }
+    }
+    source_line
 }
 
 /// 1-based line of a byte offset.

@@ -17,6 +17,10 @@ use tokio::sync::watch;
 pub enum FrameKind {
     Live,
     Placeholder,
+    /// The source asks every stream client to end its response (a stale source configured
+    /// with `on_stale = "disconnect"`). Carries a placeholder JPEG for snapshots; stream bodies
+    /// end when they see it, new ones end at once until a live frame replaces it.
+    EndOfStream,
 }
 
 /// One encoded frame, immutable once published.

@@ -18,6 +18,7 @@
 //! - [`shutdown`]: the one shutdown signal (SIGTERM/SIGINT; a second signal exits at once).
 //! - [`systemd`]: `sd_notify` readiness and watchdog pings.
 //! - [`multipart`]: incremental, bounded multipart/x-mixed-replace parser (probe, relay, tests).
+//! - [`mjpeg_client`]: the MJPEG client connection (hyper http1) shared by probe and relay.
 //! - [`probe`]: an MJPEG client that measures a stream (also the benchmark load client).
 //! - [`app`]: wires source → slot → http and shuts them down in order.
 //! - [`bench`]: the `streamserver-bench` measurements (encode, fan-out) behind `BENCHMARKS.md`.
@@ -31,6 +32,7 @@ pub mod encoder;
 pub mod frame;
 pub mod http;
 pub mod logging;
+pub mod mjpeg_client;
 pub mod multipart;
 pub mod placeholder;
 pub mod probe;

@@ -41,8 +41,9 @@ use tracing::debug;
 
 pub use report::{ClientReport, Latency, ProbeReport, SizeRange, StalledReport};
 
-use crate::multipart::{Limits, MultipartError, DEFAULT_MAX_HEADER_BYTES};
-use client::{ConnSettings, Target};
+use crate::mjpeg_client::{error_chain, ClientError, Target};
+use crate::multipart::{Limits, DEFAULT_MAX_HEADER_BYTES};
+use client::ConnSettings;
 use report::ClientStats;
 
 /// Most concurrent clients (and stalled connections) one probe opens.
@@ -53,43 +54,18 @@ const BACKOFF_MAX: Duration = Duration::from_secs(2);
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProbeError {
-    #[error("invalid URL {url:?}: {reason}")]
-    InvalidUrl { url: String, reason: String },
     #[error("invalid probe options: {0}")]
     InvalidOptions(String),
-    #[error("cannot resolve {host}")]
-    Resolve {
-        host: String,
-        source: std::io::Error,
-    },
-    #[error("cannot connect to {addr}")]
-    Connect {
-        addr: std::net::SocketAddr,
-        source: std::io::Error,
-    },
-    #[error("timed out {0}")]
-    Timeout(&'static str),
-    #[error("cannot send the request")]
-    Write(#[source] std::io::Error),
-    #[error("HTTP error")]
-    Http(#[from] hyper::Error),
-    #[error("server answered HTTP {status}")]
-    Status { status: u16 },
-    #[error("not a multipart stream (Content-Type {content_type:?})")]
-    NotMultipart { content_type: String },
     #[error(transparent)]
-    Multipart(#[from] MultipartError),
-    #[error("the server ended the stream")]
-    StreamEnded,
+    Client(#[from] ClientError),
 }
 
 impl ProbeError {
     /// Whether reconnecting can help (a 404 or an HTML page will not change).
     pub fn is_retryable(&self) -> bool {
         match self {
-            Self::InvalidUrl { .. } | Self::InvalidOptions(_) | Self::NotMultipart { .. } => false,
-            Self::Status { status } => *status >= 500 || *status == 408 || *status == 429,
-            _ => true,
+            Self::InvalidOptions(_) => false,
+            Self::Client(err) => err.is_retryable(),
         }
     }
 }
@@ -314,18 +290,6 @@ async fn run_client(
         stats.reconnects += 1;
     }
     stats
-}
-
-/// `err: cause: cause` on one line.
-fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut s = err.to_string();
-    let mut source = err.source();
-    while let Some(e) = source {
-        s.push_str(": ");
-        s.push_str(&e.to_string());
-        source = e.source();
-    }
-    s
 }
 
 /// The `probe` command: runs, prints text or JSON, returns whether the probe succeeded.

@@ -8,7 +8,8 @@
 //! client that reads one frame a second gets recent frames, not its buffer's backlog. Each part carries
 //! `Content-Type`, `Content-Length` and `X-Timestamp`, and the boundary is written right after
 //! the JPEG (Chrome shows a frame only once the next boundary arrives). While the source is idle
-//! the newest frame is re-sent every `idle_resend`. The body ends when shutdown starts.
+//! the newest frame is re-sent every `idle_resend`. The body ends when shutdown starts, or when
+//! the slot holds a [`FrameKind::EndOfStream`] marker (a stale source set to `disconnect`).
 //!
 //! The JPEG bytes are never copied: a part is a chain of (headers, shared JPEG, boundary).
 
@@ -29,7 +30,7 @@ use tokio_stream::wrappers::WatchStream;
 use tokio_stream::Stream;
 
 use super::conn;
-use crate::frame::Frame;
+use crate::frame::{Frame, FrameKind};
 use crate::stats::StreamStats;
 
 /// How often a client that has not taken in its previous frame is looked at again.
@@ -236,6 +237,10 @@ impl Body for MjpegBody {
             let Some(latest) = this.latest.clone() else {
                 return Poll::Pending; // no frame yet; the watch wakes us
             };
+            if latest.kind == FrameKind::EndOfStream {
+                tracing::debug!(parent: &this.span, "stream ends: the source asked to disconnect");
+                return Poll::Ready(None);
+            }
             let paced_until = match (this.min_interval, this.last_send) {
                 // 10% early: a cap equal to the source's rate must not delay frames that
                 // arrive with a little jitter (the delays would add up to a frame interval).
@@ -291,7 +296,7 @@ impl Body for MjpegBody {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::frame::{FrameKind, LatestFrame, NewFrame};
+    use crate::frame::{LatestFrame, NewFrame};
     use http_body_util::BodyExt;
     use std::time::SystemTime;
     use tokio::sync::Semaphore;
@@ -367,6 +372,29 @@ mod tests {
             waited >= Duration::from_millis(999) && waited < Duration::from_millis(1100),
             "{waited:?}"
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn end_of_stream_marker_ends_running_and_new_bodies() {
+        let slot = LatestFrame::new();
+        let stats = Arc::new(StreamStats::new("t", "test"));
+        let mut b = body(&slot, None, stats.clone());
+        publish(&slot, 1);
+        next_part(&mut b).await;
+        slot.publish(NewFrame {
+            jpeg: Bytes::from_static(b"placeholder"),
+            captured_at: SystemTime::now(),
+            width: 1,
+            height: 1,
+            kind: FrameKind::EndOfStream,
+        });
+        assert!(b.frame().await.is_none(), "a running body ends");
+        let mut late = body(&slot, None, stats.clone());
+        assert!(late.frame().await.is_none(), "a new body ends at once");
+        publish(&slot, 2);
+        let mut fresh = body(&slot, None, stats);
+        let part = next_part(&mut fresh).await;
+        assert!(part.windows(10).any(|w| w == [2u8; 10]), "live again");
     }
 
     #[tokio::test(start_paused = true)]

@@ -56,9 +56,7 @@ pub fn stream_state(s: &StreamHandle) -> StreamState {
     let status = st.status();
     let latest = s.slot.latest();
     let age = latest.as_ref().map(|f| f.published_at.elapsed());
-    let placeholder = latest
-        .as_ref()
-        .is_some_and(|f| f.kind == FrameKind::Placeholder);
+    let placeholder = latest.as_ref().is_some_and(|f| f.kind != FrameKind::Live);
     let idle = st.idle.load(Relaxed);
     let healthy = status.state == SourceState::Running
         && !placeholder

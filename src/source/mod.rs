@@ -6,10 +6,22 @@
 //! is the seam between a source and the [`crate::supervisor`], which (re)starts it.
 //!
 //! Kinds: `test` (the built-in moving test pattern, [`test_pattern`]); `camera` (libcamera,
-//! [`camera`]; only in builds with libcamera support); `folder`, `http` and `relay` are
-//! recognised by the config and answer "not available" until they land.
+//! [`camera`]; only in builds with libcamera support); `folder` (the newest JPEG written into a
+//! directory, [`folder`]); `http` (a polled snapshot URL, [`http_source`]); `relay` (another
+//! MJPEG stream, re-served, [`relay`]). Shared by the JPEG-receiving sources: [`jpeg_check`]
+//! (the validator) and [`stale`] (what clients see when the input goes quiet).
 
 pub mod camera;
+
+pub mod folder;
+pub mod folder_bench;
+mod folder_files;
+pub mod http_fetch;
+pub mod http_source;
+mod inotify;
+pub mod jpeg_check;
+pub mod relay;
+pub mod stale;
 pub mod test_pattern;
 
 use std::sync::{Arc, Condvar, Mutex};
@@ -65,6 +77,12 @@ pub enum SourceError {
     Panicked(String),
     #[error(transparent)]
     Camera(#[from] camera::CameraError),
+    #[error(transparent)]
+    Folder(#[from] folder::FolderError),
+    #[error(transparent)]
+    Http(#[from] http_source::HttpSourceError),
+    #[error(transparent)]
+    Relay(#[from] relay::RelayError),
 }
 
 impl SourceError {
@@ -73,6 +91,9 @@ impl SourceError {
         match self {
             Self::Unavailable { .. } => false,
             Self::Camera(err) => err.is_retryable(),
+            Self::Folder(e) => e.is_retryable(),
+            Self::Http(e) => e.is_retryable(),
+            Self::Relay(e) => e.is_retryable(),
             _ => true,
         }
     }
@@ -159,16 +180,34 @@ pub trait FrameSource: Send {
     fn run(&mut self, sink: &FrameSink, stop: &StopFlag) -> Result<(), SourceError>;
 }
 
+/// Config checks of a stream's source table that serde cannot do: `(key below the stream,
+/// message)`, e.g. `("folder.path", "is required…")`. Called by the config's validate step.
+pub fn check_config(stream: &StreamConfig) -> Result<(), (String, String)> {
+    let (table, checked) = match stream.source {
+        SourceKind::Folder => ("folder", stream.folder.as_ref().map(|c| c.validate())),
+        SourceKind::Http => ("http", stream.http.as_ref().map(|c| c.validate())),
+        SourceKind::Relay => ("relay", stream.relay.as_ref().map(|c| c.validate())),
+        _ => return Ok(()),
+    };
+    match checked {
+        None => Err((
+            table.to_string(),
+            format!("source = \"{table}\" needs a [stream.{table}] table"),
+        )),
+        Some(Err((key, message))) => Err((format!("{table}.{key}"), message)),
+        Some(Ok(())) => Ok(()),
+    }
+}
+
 /// Checks at start-up that a stream's source can exist in this build, so a missing feature is a
 /// one-line error before the server starts, not a restart loop.
 pub fn check_available(stream: &StreamConfig) -> Result<(), SourceError> {
     match stream.source {
         SourceKind::Test => Ok(()),
         SourceKind::Camera => camera::check_available(),
-        kind => Err(SourceError::Unavailable {
-            kind: kind.name(),
-            reason: "not implemented yet".into(),
-        }),
+        SourceKind::Folder => Ok(folder::check(stream.folder.as_ref())?),
+        SourceKind::Http => Ok(http_source::check(stream.http.as_ref())?),
+        SourceKind::Relay => Ok(relay::check(stream.relay.as_ref())?),
     }
 }
 
@@ -190,9 +229,37 @@ pub fn build(stream: &StreamConfig, attempt: u32) -> Result<Box<dyn FrameSource>
             stream.encoder.settings(),
             stream.encoder.pool(),
         ))),
-        kind => Err(SourceError::Unavailable {
-            kind: kind.name(),
-            reason: "not implemented yet".into(),
+        SourceKind::Folder => {
+            let config = stream.folder.clone().ok_or(folder::FolderError::NoConfig)?;
+            Ok(Box::new(folder::FolderSource::new(
+                stream.id.to_string(),
+                config,
+            )?))
+        }
+        SourceKind::Http => {
+            let config = stream
+                .http
+                .clone()
+                .ok_or(http_source::HttpSourceError::NoConfig)?;
+            Ok(Box::new(http_source::HttpSource::new(
+                stream.id.to_string(),
+                config,
+                stream.encoder.settings(),
+                attempt,
+            )?))
+        }
+        SourceKind::Relay => {
+            let config = stream.relay.clone().ok_or(relay::RelayError::NoConfig)?;
+            Ok(Box::new(relay::RelaySource::new(
+                stream.id.to_string(),
+                config,
+            )?))
+        }
+        // Without libcamera, `check_available` above has already refused the camera.
+        #[cfg(not(has_libcamera))]
+        SourceKind::Camera => Err(SourceError::Unavailable {
+            kind: "camera",
+            reason: "this build has no libcamera support".into(),
         }),
     }
 }

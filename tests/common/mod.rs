@@ -2,6 +2,8 @@
 //! client (HTTP/1.0, so the body is not chunked), fixture JPEGs from the real encoder.
 #![allow(dead_code)]
 
+pub mod upstream;
+
 use std::net::SocketAddr;
 use std::time::Duration;
 

@@ -6,7 +6,7 @@ mod common;
 use std::sync::atomic::Ordering::{Relaxed, SeqCst};
 use std::time::Duration;
 
-use common::upstream::{Behaviour, Upstream};
+use common::upstream::{Behaviour, TlsUpstream, Upstream};
 use common::{jpeg, start, stop, wait_until, MjpegClient};
 use streamserver::config::{StreamConfig, StreamId};
 use streamserver::frame::FrameKind;
@@ -277,4 +277,37 @@ async fn a_bad_url_fails_start_up_with_one_line() {
         source.contains("ftp://cam/snap.jpg") && source.contains("http://"),
         "{source}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn https_verifies_certificates_unless_told_not_to() {
+    let a = jpeg(64, 48, "tls");
+    let up = TlsUpstream::start(a.clone());
+    let url = format!("https://{}/snap.jpg", up.addr);
+    // A self-signed certificate is refused by default.
+    let running = start(stream(http(url.clone()))).await;
+    let _client = MjpegClient::connect(running.addr, "/stream.mjpg").await;
+    let stats = running.state.streams[0].stats.clone();
+    wait_until(Duration::from_secs(5), "refused handshakes", || {
+        stats.frames_dropped.load(Relaxed) >= 2
+    })
+    .await;
+    assert!(running.state.streams[0].slot.latest().is_none());
+    stop(running).await;
+    // With accept_invalid_certs the same server works.
+    let running = start(stream(HttpSourceConfig {
+        accept_invalid_certs: true,
+        ..http(url)
+    }))
+    .await;
+    let mut client = MjpegClient::connect(running.addr, "/stream.mjpg").await;
+    assert_eq!(
+        client
+            .next_within(Duration::from_secs(5))
+            .await
+            .unwrap()
+            .jpeg,
+        a
+    );
+    stop(running).await;
 }

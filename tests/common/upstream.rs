@@ -251,3 +251,72 @@ fn answer(
         },
     }
 }
+
+/// An HTTPS snapshot server with the self-signed certificate in `testdata/tls/`, serving
+/// `body` as `image/jpeg` to every request. Stops when dropped.
+pub struct TlsUpstream {
+    pub addr: SocketAddr,
+    stop: Arc<AtomicBool>,
+}
+
+impl TlsUpstream {
+    pub fn start(body: Vec<u8>) -> Self {
+        use rustls::pki_types::pem::PemObject;
+        use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/tls");
+        let certs: Vec<CertificateDer<'static>> =
+            CertificateDer::pem_file_iter(format!("{dir}/cert.pem"))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect();
+        let key = PrivateKeyDer::from_pem_file(format!("{dir}/key.pem")).unwrap();
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = Arc::new(
+            rustls::ServerConfig::builder_with_provider(provider)
+                .with_safe_default_protocol_versions()
+                .unwrap()
+                .with_no_client_auth()
+                .with_single_cert(certs, key)
+                .unwrap(),
+        );
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        let s = stop.clone();
+        std::thread::spawn(move || {
+            while !s.load(SeqCst) {
+                let Ok((tcp, _)) = listener.accept() else {
+                    std::thread::sleep(Duration::from_millis(2));
+                    continue;
+                };
+                let _ = tcp.set_nonblocking(false);
+                let _ = tcp.set_read_timeout(Some(Duration::from_secs(2)));
+                let _ = tcp.set_write_timeout(Some(Duration::from_secs(2)));
+                let conn = rustls::ServerConnection::new(config.clone()).unwrap();
+                let mut tls = rustls::StreamOwned::new(conn, tcp);
+                let mut request = Vec::new();
+                let mut byte = [0u8; 1];
+                while !request.ends_with(b"\r\n\r\n") && request.len() < 16 * 1024 {
+                    match tls.read(&mut byte) {
+                        Ok(1) => request.push(byte[0]),
+                        _ => break,
+                    }
+                }
+                if request.ends_with(b"\r\n\r\n") {
+                    let _ = tls.write_all(head("200 OK", "image/jpeg", body.len()).as_bytes());
+                    let _ = tls.write_all(&body);
+                    tls.conn.send_close_notify();
+                    let _ = tls.flush();
+                }
+            }
+        });
+        Self { addr, stop }
+    }
+}
+
+impl Drop for TlsUpstream {
+    fn drop(&mut self) {
+        self.stop.store(true, SeqCst);
+    }
+}

@@ -309,6 +309,38 @@ mod tests {
     }
 
     #[test]
+    fn config_errors_name_key_and_line() {
+        let parse = |t: &str| {
+            crate::config::Config::parse(t, std::path::Path::new("c.toml"))
+                .map_err(|e| e.to_string())
+        };
+        let head = "[[stream]]\nid = \"c\"\nsource = \"http\"\n";
+        let e = parse(head).unwrap_err();
+        assert!(e.starts_with("c.toml:3: stream[0].http:"), "{e}");
+        let e = parse(&format!("{head}[stream.http]\nfetch_max_fps = 2.0\n")).unwrap_err();
+        assert!(
+            e.starts_with("c.toml:4: stream[0].http.url: is required"),
+            "{e}"
+        );
+        let e = parse(&format!(
+            "{head}[stream.http]\nurl = \"http://cam/s.jpg\"\ntimeout = \"20s\"\n"
+        ))
+        .unwrap_err();
+        assert!(
+            e.starts_with("c.toml:6: stream[0].http.timeout:") && e.contains("stall_timeout"),
+            "{e}"
+        );
+        let e = parse(&format!(
+            "{head}[stream.http]\nurl = \"http://cam/s.jpg\"\nvalidate = \"maybe\"\n"
+        ))
+        .unwrap_err();
+        assert!(
+            e.contains("stream[0].http.validate") && e.contains("valid_jpeg"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn config_checks_name_the_key() {
         let ok = HttpSourceConfig {
             url: "http://cam/snap.jpg".into(),

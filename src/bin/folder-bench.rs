@@ -21,6 +21,9 @@ struct Args {
     /// Where the frame folder is made (a tmpfs like /dev/shm, or the disk under test).
     #[arg(long, default_value = "/tmp")]
     dir: std::path::PathBuf,
+    /// The server's max_client_fps (0 = unpaced clients; the shipped default is 30).
+    #[arg(long, default_value_t = 0)]
+    max_client_fps: u32,
     /// Fail (exit 1) when p99 is above this many milliseconds.
     #[arg(long)]
     max_p99_ms: Option<f64>,
@@ -38,6 +41,7 @@ fn main() -> anyhow::Result<()> {
         width: args.width,
         height: args.height,
         dir: args.dir,
+        max_client_fps: args.max_client_fps,
     }))?;
     println!("{report}");
     if let Some(max) = args.max_p99_ms {

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::encode_pool::EncodePoolConfig;
 use crate::encoder::{EncoderSettings, Subsampling};
 use crate::source::folder::FolderConfig;
 use crate::source::http_source::HttpSourceConfig;
@@ -188,19 +189,31 @@ impl std::fmt::Display for StreamId {
     }
 }
 
-/// JPEG settings of a stream that encodes raw frames (test pattern, camera, `convert`).
+/// JPEG settings of a stream that encodes raw frames (test pattern, camera, `convert`), and its
+/// encoding worker pool ([`crate::encode_pool`]).
 #[derive(Debug, Clone, Copy, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct EncoderConfig {
     pub quality: Quality,
     pub subsampling: Subsampling,
+    /// Encoding threads; 0 = auto (cores − 1, at least 1, at most 3); at most 8.
+    #[serde(deserialize_with = "crate::encode_pool::deserialize_workers")]
+    pub workers: usize,
+    /// Idle mode: stop encoding while no client watches and no snapshot asked for `idle_after`.
+    pub idle: bool,
+    #[serde(with = "humantime_serde")]
+    pub idle_after: Duration,
 }
 
 impl Default for EncoderConfig {
     fn default() -> Self {
+        let pool = EncodePoolConfig::default();
         Self {
             quality: Quality(80),
             subsampling: Subsampling::S420,
+            workers: pool.workers,
+            idle: pool.idle,
+            idle_after: pool.idle_after,
         }
     }
 }
@@ -210,6 +223,15 @@ impl EncoderConfig {
         EncoderSettings {
             quality: self.quality.0,
             subsampling: self.subsampling,
+        }
+    }
+
+    /// The encoding pool's settings.
+    pub fn pool(&self) -> EncodePoolConfig {
+        EncodePoolConfig {
+            workers: self.workers,
+            idle: self.idle,
+            idle_after: self.idle_after,
         }
     }
 }

@@ -4,7 +4,8 @@
 //! stride), I420 (three planes) or NV12 (Y plane + interleaved UV plane), each with strides as
 //! cameras deliver them. YUV input is compressed from its planes directly
 //! (`tj3CompressFromYUVPlanes8`), never converted to RGB; NV12's interleaved chroma is split into
-//! two planes in buffers kept by the encoder. The compressed output goes into a worst-case sized
+//! two planes in buffers kept by the encoder, and an odd-sized frame's Y plane is padded to even
+//! size (libjpeg-turbo reads 4:2:0 luma in 2×2 units). The compressed output goes into a worst-case sized
 //! buffer that is reused, so the only allocation per frame is the returned [`Bytes`].
 
 use bytes::Bytes;
@@ -109,6 +110,13 @@ pub struct RawFrame<'a> {
     pub planes: [Plane<'a>; 3],
 }
 
+impl RawFrame<'_> {
+    /// Checks strides and plane sizes (what [`Encoder::encode`] checks first).
+    pub fn check(&self) -> Result<(), EncodeError> {
+        check_frame(self)
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum EncodeError {
     #[error("JPEG quality {0} is outside 1..=100")]
@@ -164,6 +172,8 @@ pub struct Encoder {
     /// NV12 chroma split into U and V planes, reused across frames.
     u: Vec<u8>,
     v: Vec<u8>,
+    /// The Y plane of an odd-sized 4:2:0 frame padded to even width and height, reused.
+    y: Vec<u8>,
 }
 
 impl Encoder {
@@ -180,6 +190,7 @@ impl Encoder {
             out: Vec::new(),
             u: Vec::new(),
             v: Vec::new(),
+            y: Vec::new(),
         })
     }
 
@@ -211,16 +222,28 @@ impl Encoder {
                 self.compressor.compress(image, &mut out)?;
                 out.len()
             }
-            PixelFormat::Yuv420 => {
-                let [y, u, v] = frame.planes;
-                let image = yuv_planes(w, h, y, u.data, u.stride, v.data, v.stride);
-                compress_planes(&mut self.compressor, &mut self.out, &image)?
-            }
-            PixelFormat::Nv12 => {
-                let [y, uv, _] = frame.planes;
+            PixelFormat::Yuv420 | PixelFormat::Nv12 => {
+                let [mut y, mut u, mut v] = frame.planes;
                 let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
-                split_chroma(uv, cw, ch, &mut self.u, &mut self.v);
-                let image = yuv_planes(w, h, y, &self.u, cw, &self.v, cw);
+                if w % 2 == 1 || h % 2 == 1 {
+                    pad_luma(y, w, h, &mut self.y);
+                    y = Plane {
+                        data: &self.y,
+                        stride: cw * 2,
+                    };
+                }
+                if frame.format == PixelFormat::Nv12 {
+                    split_chroma(u, cw, ch, &mut self.u, &mut self.v);
+                    u = Plane {
+                        data: &self.u,
+                        stride: cw,
+                    };
+                    v = Plane {
+                        data: &self.v,
+                        stride: cw,
+                    };
+                }
+                let image = yuv_planes(w, h, y, u.data, u.stride, v.data, v.stride);
                 compress_planes(&mut self.compressor, &mut self.out, &image)?
             }
         };
@@ -271,6 +294,20 @@ fn grow(buf: &mut Vec<u8>, len: usize) {
     }
 }
 
+/// Copies an odd-sized Y plane into `out` padded to even width and height (stride = even
+/// width), repeating the last column and row: for 4:2:0, libjpeg-turbo reads the Y plane as
+/// `PAD(width, 2)` × `PAD(height, 2)` (`tj3YUVPlaneWidth`), one column/row past an odd frame.
+fn pad_luma(y: Plane, w: usize, h: usize, out: &mut Vec<u8>) {
+    let (pw, ph) = (w.div_ceil(2) * 2, h.div_ceil(2) * 2);
+    out.resize(pw * ph, 0);
+    for row in 0..ph {
+        let src = &y.data[row.min(h - 1) * y.stride..][..w];
+        let dst = &mut out[row * pw..][..pw];
+        dst[..w].copy_from_slice(src);
+        dst[w..].fill(src[w - 1]);
+    }
+}
+
 /// Splits NV12's interleaved UV rows into tight U and V planes (`cw`×`ch`).
 fn split_chroma(uv: Plane, cw: usize, ch: usize, u: &mut Vec<u8>, v: &mut Vec<u8>) {
     u.resize(cw * ch, 0);
@@ -305,7 +342,11 @@ fn check_frame(frame: &RawFrame) -> Result<(), EncodeError> {
                 min: mins[plane],
             });
         }
-        let need = p.stride * (rows[plane] - 1) + mins[plane];
+        // Saturating: an absurd stride is a short plane, not an overflow (panic or wrap).
+        let need = p
+            .stride
+            .saturating_mul(rows[plane] - 1)
+            .saturating_add(mins[plane]);
         if p.data.len() < need {
             return Err(EncodeError::ShortPlane {
                 format,

@@ -46,7 +46,13 @@ fn level(l: LogLevel) -> LevelFilter {
     }
 }
 
-fn appender(config: &LoggingConfig, name: &str) -> Result<RollingFileAppender, LoggingError> {
+/// `dir` must be absolute: tracing-appender points the `main.log` symlink at `dir/<file>`, which
+/// for a relative `dir` resolves from the link's own directory and dangles.
+fn appender(
+    config: &LoggingConfig,
+    dir: &std::path::Path,
+    name: &str,
+) -> Result<RollingFileAppender, LoggingError> {
     let rotation = match config.rotation {
         Rotation::Hourly => AppenderRotation::HOURLY,
         Rotation::Daily => AppenderRotation::DAILY,
@@ -61,7 +67,7 @@ fn appender(config: &LoggingConfig, name: &str) -> Result<RollingFileAppender, L
             .max_log_files(config.keep_files.max(1))
             .latest_symlink(format!("{name}.log"));
     }
-    builder.build(&config.dir).map_err(|e| LoggingError::File {
+    builder.build(dir).map_err(|e| LoggingError::File {
         path: config.dir.clone(),
         message: e.to_string(),
     })
@@ -73,8 +79,12 @@ pub fn init(config: &LoggingConfig) -> Result<LogGuard, LoggingError> {
         path: config.dir.clone(),
         source,
     })?;
-    let (main_writer, main_guard) = tracing_appender::non_blocking(appender(config, "main")?);
-    let (err_writer, err_guard) = tracing_appender::non_blocking(appender(config, "error")?);
+    let dir = std::fs::canonicalize(&config.dir).map_err(|source| LoggingError::Dir {
+        path: config.dir.clone(),
+        source,
+    })?;
+    let (main_writer, main_guard) = tracing_appender::non_blocking(appender(config, &dir, "main")?);
+    let (err_writer, err_guard) = tracing_appender::non_blocking(appender(config, &dir, "error")?);
     let lvl = level(config.level);
     let main_layer = fmt::layer()
         .with_ansi(false)

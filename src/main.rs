@@ -127,6 +127,11 @@ fn serve(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         config.streams = vec![stream];
     }
+    // Like check-config: a source missing from this build is one line on stderr, before logging.
+    for stream in &config.streams {
+        streamserver::source::check_available(stream)
+            .with_context(|| format!("stream {}", stream.id))?;
+    }
     let _log_guard =
         streamserver::logging::init(&config.logging).context("cannot set up logging")?;
     tracing::info!(
@@ -155,8 +160,9 @@ fn serve(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Err(err) => {
-            tracing::error!(%err, "streamserver failed");
-            Err(err.into())
+            let err = anyhow::Error::from(err);
+            tracing::error!(error = format!("{err:#}"), "streamserver failed");
+            Err(err)
         }
     }
 }

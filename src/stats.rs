@@ -4,7 +4,7 @@
 //! Counters are relaxed atomics (monotonic totals, Prometheus style); rates are derived on read
 //! from the totals, so the hot paths (publish, send) only do an atomic add.
 
-use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -89,6 +89,8 @@ pub struct StreamStats {
     pub progress: AtomicU64,
     pub width: AtomicU32,
     pub height: AtomicU32,
+    /// Idle mode: the source is alive but encodes nothing because nobody wants frames.
+    pub idle: AtomicBool,
     pub status: Mutex<SourceStatus>,
 }
 
@@ -106,6 +108,7 @@ impl StreamStats {
             progress: AtomicU64::new(0),
             width: AtomicU32::new(0),
             height: AtomicU32::new(0),
+            idle: AtomicBool::new(false),
             status: Mutex::new(SourceStatus {
                 state: SourceState::Starting,
                 last_error: None,

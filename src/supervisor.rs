@@ -189,6 +189,8 @@ impl Supervisor {
     /// One life of the source: start it on its thread, wait for an error, a stall or shutdown.
     async fn run_once(&self, attempt: u32) -> Result<(), SourceError> {
         let stop = StopFlag::new();
+        // Stops the thread also when this future is dropped (a cancelled or panicking caller).
+        let _stop_on_drop = StopOnDrop(stop.clone());
         let (tx, mut rx) = oneshot::channel();
         let name = format!("capture-{}", self.stream_id);
         let (factory, sink, thread_stop) = (self.factory.clone(), self.sink.clone(), stop.clone());
@@ -264,6 +266,14 @@ impl Supervisor {
             }
             Err(err) => warn!(%err, "cannot render the placeholder frame"),
         }
+    }
+}
+
+struct StopOnDrop(StopFlag);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.raise();
     }
 }
 

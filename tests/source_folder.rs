@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, SystemTime};
 
-use common::{jpeg, start, stop, wait_until, MjpegClient};
+use common::sources::{jpeg, start_stream as start, stop_stream as stop, wait_until, MjpegClient};
 use streamserver::config::StreamConfig;
 use streamserver::source::folder::FolderConfig;
 use streamserver::source::jpeg_check::{self, JpegLimits};

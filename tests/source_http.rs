@@ -6,8 +6,8 @@ mod common;
 use std::sync::atomic::Ordering::{Relaxed, SeqCst};
 use std::time::Duration;
 
+use common::sources::{jpeg, start_stream as start, stop_stream as stop, wait_until, MjpegClient};
 use common::upstream::{Behaviour, TlsUpstream, Upstream};
-use common::{jpeg, start, stop, wait_until, MjpegClient};
 use streamserver::config::{StreamConfig, StreamId};
 use streamserver::frame::FrameKind;
 use streamserver::source::http_fetch::Validate;
@@ -46,9 +46,12 @@ async fn polls_only_while_watched_one_request_at_a_time() {
         0,
         "nobody watches and fetch_min_fps = 0: no requests"
     );
+    let stats = running.state.streams[0].stats.clone();
+    assert!(stats.idle.load(Relaxed), "idle mode is shown");
     let mut client = MjpegClient::connect(running.addr, "/stream.mjpg").await;
     let part = client.next_within(Duration::from_secs(3)).await.unwrap();
     assert_eq!(part.jpeg, a);
+    assert!(!stats.idle.load(Relaxed));
     let before = up.total();
     tokio::time::sleep(Duration::from_millis(1000)).await;
     let per_s = up.total() - before;

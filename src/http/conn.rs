@@ -9,7 +9,7 @@
 
 use std::future::Future;
 use std::io;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, RawFd};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -42,6 +42,50 @@ pub fn tune_socket(stream: &TcpStream, send_buffer: usize, notsent_lowat: usize)
         }
     }
     Ok(())
+}
+
+/// The accepted socket of a request's connection, handed to the stream body (request extension).
+#[derive(Debug, Clone, Copy)]
+pub struct ClientSocket(pub RawFd);
+
+/// What the kernel tells about a client connection's backlog (`TCP_INFO`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Backlog {
+    /// Bytes we wrote that the kernel has not sent yet.
+    pub notsent: u32,
+    /// The peer's advertised receive window (bytes): shrinks while the client leaves data unread.
+    pub peer_window: u32,
+    /// Total bytes the peer has acknowledged.
+    pub acked: u64,
+}
+
+/// Reads the backlog of `fd`; `None` if the kernel does not say (then nothing is gated on it).
+pub fn backlog(fd: RawFd) -> Option<Backlog> {
+    // SAFETY: tcp_info is plain old data; the kernel fills at most `len` bytes of it.
+    let mut info: libc::tcp_info = unsafe { std::mem::zeroed() };
+    let mut len = std::mem::size_of::<libc::tcp_info>() as libc::socklen_t;
+    let rc = unsafe {
+        libc::getsockopt(
+            fd,
+            libc::IPPROTO_TCP,
+            libc::TCP_INFO,
+            (&mut info as *mut libc::tcp_info).cast(),
+            &mut len,
+        )
+    };
+    // Kernels older than 5.19 return a shorter struct without the peer window.
+    let needed = std::mem::offset_of!(libc::tcp_info, tcpi_snd_wnd) + 4;
+    (rc == 0 && len as usize >= needed).then_some(Backlog {
+        notsent: info.tcpi_notsent_bytes,
+        peer_window: info.tcpi_snd_wnd,
+        acked: info.tcpi_bytes_acked,
+    })
+}
+
+/// Ends the connection on `fd`: hyper's next read or write on it fails.
+pub fn abort(fd: RawFd) {
+    // SAFETY: shutdown(2) on the connection's socket, which the caller's body lives within.
+    unsafe { libc::shutdown(fd, libc::SHUT_RDWR) };
 }
 
 /// A TCP stream whose writes fail with `TimedOut` once a write has been blocked for `timeout`.

@@ -2,7 +2,10 @@
 //!
 //! [`MjpegBody`] is polled by hyper only when the connection can take more data (the write
 //! buffer is capped at one frame and the socket has `TCP_NOTSENT_LOWAT`), and then hands out the
-//! newest frame of the slot: a slow client skips frames, nothing queues. Each part carries
+//! newest frame of the slot: a slow client skips frames, nothing queues. Nor in the client's own
+//! kernel buffer: a new frame goes out only when the client's receive window (`TCP_INFO`) shows
+//! nothing unread but the last part, else after a hold that grows while it stays behind — so a
+//! client that reads one frame a second gets recent frames, not its buffer's backlog. Each part carries
 //! `Content-Type`, `Content-Length` and `X-Timestamp`, and the boundary is written right after
 //! the JPEG (Chrome shows a frame only once the next boundary arrives). While the source is idle
 //! the newest frame is re-sent every `idle_resend`. The body ends when shutdown starts, or when
@@ -11,6 +14,7 @@
 //! The JPEG bytes are never copied: a part is a chain of (headers, shared JPEG, boundary).
 
 use std::future::Future;
+use std::os::fd::RawFd;
 use std::pin::Pin;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
@@ -25,8 +29,19 @@ use tokio::time::{Instant, Sleep};
 use tokio_stream::wrappers::WatchStream;
 use tokio_stream::Stream;
 
+use super::conn;
 use crate::frame::{Frame, FrameKind};
 use crate::stats::StreamStats;
+
+/// How often a client that has not taken in its previous frame is looked at again.
+const DRAIN_POLL: Duration = Duration::from_millis(10);
+/// A client that seems behind still gets a new frame after `hold` (a peer announces a reopened
+/// window only once it has grown a lot); `hold` doubles from `MIN_HOLD` up to `MAX_HOLD`
+/// while the client stays behind.
+const MIN_HOLD: Duration = Duration::from_millis(1500);
+const MAX_HOLD: Duration = Duration::from_secs(8);
+/// Window rounding (window scaling announces it in steps of up to a few KB).
+const WINDOW_SLACK_BYTES: u64 = 8 * 1024;
 
 /// The multipart boundary (without the leading `--`).
 pub const BOUNDARY: &str = "streamserver-boundary";
@@ -91,6 +106,19 @@ pub struct MjpegBody {
     shutdown: Pin<Box<dyn Future<Output = ()> + Send>>,
     boundary: Bytes,
     slot: ClientSlot,
+    /// The client's socket, to see how much it has left unread (see [`MjpegBody::client_caught_up`]).
+    socket: Option<RawFd>,
+    /// Largest receive window the client advertised: its window with nothing unread.
+    peak_window: u32,
+    /// Bytes of the last part sent.
+    last_len: u64,
+    /// How long a new frame may wait for a client that seems behind.
+    hold: Duration,
+    /// A client that stays behind and shows no progress for this long is disconnected.
+    stall_timeout: Option<Duration>,
+    /// The client's last advertised window and acknowledged byte count, and when either last
+    /// moved forward (it read something, or took in a probe).
+    progress: (u32, u64, Instant),
     span: tracing::Span,
 }
 
@@ -101,6 +129,7 @@ impl MjpegBody {
         idle_resend: Duration,
         shutdown: impl Future<Output = ()> + Send + 'static,
         slot: ClientSlot,
+        socket: Option<RawFd>,
         span: tracing::Span,
     ) -> Self {
         Self {
@@ -114,8 +143,56 @@ impl MjpegBody {
             shutdown: Box::pin(shutdown),
             boundary: closing_boundary(),
             slot,
+            socket,
+            peak_window: 0,
+            last_len: 0,
+            hold: MIN_HOLD,
+            stall_timeout: None,
+            progress: (0, 0, Instant::now()),
             span,
         }
+    }
+
+    /// Disconnects a client that stays behind and shows no progress for `timeout`; probes a
+    /// client that is behind at least every `timeout / 2`, so a slow but live one shows some.
+    ///
+    /// The connection's write timeout cannot see such a client: while it is behind, frames are
+    /// held back here, hyper has nothing to write and no write blocks. A stalled client whose
+    /// receive buffer still has room acknowledges the probes; it is disconnected once the
+    /// buffer is full.
+    pub fn disconnect_stalled_after(mut self, timeout: Duration) -> Self {
+        self.stall_timeout = Some(timeout);
+        self
+    }
+
+    /// Whether the client, behind, has neither read (window grew) nor taken in a probe (acked
+    /// moved) for the stall timeout.
+    fn stalled(&mut self, now: Instant) -> bool {
+        let (Some(timeout), Some(b)) = (self.stall_timeout, self.socket.and_then(conn::backlog))
+        else {
+            return false;
+        };
+        let (window, acked, _) = self.progress;
+        if b.peer_window > window || b.acked != acked {
+            self.progress.2 = now;
+        }
+        (self.progress.0, self.progress.1) = (b.peer_window, b.acked);
+        now.duration_since(self.progress.2) >= timeout
+    }
+
+    /// Whether the client has taken in what we sent: nothing waits unsent in our kernel, and
+    /// its receive window shows nothing unread but (at most) the last part. Otherwise the
+    /// client's own receive buffer would hold several frames, and a client reading one frame a
+    /// second would see pictures seconds old. The window a client announces with each ACK is
+    /// exact; later reads are announced only once the window has grown a lot, hence
+    /// [`MAX_HOLD`] as the fallback.
+    fn client_caught_up(&mut self) -> bool {
+        let Some(b) = self.socket.and_then(conn::backlog) else {
+            return true;
+        };
+        self.peak_window = self.peak_window.max(b.peer_window);
+        let allowed = u64::from(b.peer_window) + self.last_len + WINDOW_SLACK_BYTES;
+        b.notsent == 0 && allowed >= u64::from(self.peak_window)
     }
 
     fn part(&mut self, frame: Arc<Frame>, now: Instant) -> PartBuf {
@@ -128,6 +205,7 @@ impl MjpegBody {
         let headers = part_headers(&frame, self.sent_seq == 0 && self.last_send.is_none());
         self.sent_seq = frame.seq;
         self.last_send = Some(now);
+        self.last_len = (headers.len() + frame.jpeg.len() + self.boundary.len()) as u64;
         headers
             .chain(frame.jpeg.clone())
             .chain(self.boundary.clone())
@@ -168,10 +246,28 @@ impl Body for MjpegBody {
                 _ => now,
             };
             let wake_at = if latest.seq != this.sent_seq {
-                if now >= paced_until {
+                if now < paced_until {
+                    paced_until
+                } else if this.client_caught_up() {
+                    this.hold = MIN_HOLD;
+                    this.progress.2 = now;
                     return Poll::Ready(Some(Ok(BodyFrame::data(this.part(latest, now)))));
+                } else if this.last_send.is_none_or(|t| now >= t + this.hold) {
+                    // A probe: its ACK tells the client's window exactly. Probing slower each
+                    // time lets a client that reads slowly drain its buffer.
+                    this.hold = (this.hold * 2)
+                        .min(MAX_HOLD)
+                        .min(this.stall_timeout.map_or(MAX_HOLD, |t| t / 2));
+                    return Poll::Ready(Some(Ok(BodyFrame::data(this.part(latest, now)))));
+                } else if this.stalled(now) {
+                    tracing::info!(parent: &this.span, "client reads nothing: disconnecting");
+                    if let Some(fd) = this.socket {
+                        conn::abort(fd);
+                    }
+                    return Poll::Ready(None);
+                } else {
+                    now + DRAIN_POLL
                 }
-                paced_until
             } else {
                 let resend_at = this.last_send.map_or(now, |t| t + this.idle_resend);
                 if now >= resend_at {
@@ -211,6 +307,7 @@ mod tests {
             Duration::from_secs(1),
             std::future::pending(),
             ClientSlot::new(stats, permit),
+            None,
             tracing::Span::none(),
         )
     }

@@ -150,9 +150,11 @@ async fn serve_connection(stream: TcpStream, state: Arc<AppState>) {
     if let Err(err) = conn::tune_socket(&stream, cfg.send_buffer_bytes, cfg.notsent_lowat_bytes) {
         warn!(%err, "cannot set socket options");
     }
+    let socket = conn::ClientSocket(std::os::fd::AsRawFd::as_raw_fd(&stream));
     let io = TokioIo::new(conn::TimeoutStream::new(stream, cfg.write_timeout));
     let svc_state = state.clone();
-    let service = service_fn(move |req| {
+    let service = service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+        req.extensions_mut().insert(socket);
         let state = svc_state.clone();
         async move { Ok::<_, std::convert::Infallible>(routes::handle(req, &state).await) }
     });

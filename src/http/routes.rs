@@ -20,6 +20,7 @@ use http::{Method, Request, Response, StatusCode};
 use http_body_util::{combinators::UnsyncBoxBody, BodyExt, Full};
 use tracing::{debug, info};
 
+use super::conn::ClientSocket;
 use super::mjpeg::{ClientSlot, MjpegBody, PartBuf, BOUNDARY};
 use super::{status, AppState, StreamHandle};
 use crate::frame::Frame;
@@ -59,7 +60,10 @@ pub async fn handle<B>(req: Request<B>, state: &Arc<AppState>) -> Response<Respo
         Err(no) => return no.response(),
     };
     let resp = match route {
-        Route::Stream(s) => stream(s, &query, state),
+        Route::Stream(s) => {
+            let socket = req.extensions().get::<ClientSocket>().map(|c| c.0);
+            stream(s, &query, state, socket)
+        }
         Route::Snapshot(s) => snapshot(s, state).await,
         Route::Viewer => html(VIEWER_HTML),
         Route::Health => status::health(state),
@@ -147,7 +151,12 @@ impl Query {
     }
 }
 
-fn stream(s: &StreamHandle, q: &Query, state: &Arc<AppState>) -> Response<ResponseBody> {
+fn stream(
+    s: &StreamHandle,
+    q: &Query,
+    state: &Arc<AppState>,
+    socket: Option<std::os::fd::RawFd>,
+) -> Response<ResponseBody> {
     let Ok(permit) = state.stream_permits.clone().try_acquire_owned() else {
         info!(stream = %s.id, "client refused: max_clients reached");
         let mut resp = text(
@@ -178,8 +187,10 @@ fn stream(s: &StreamHandle, q: &Query, state: &Arc<AppState>) -> Response<Respon
         state.config.idle_resend,
         async move { shutdown.triggered().await },
         ClientSlot::new(s.stats.clone(), permit),
+        socket,
         span,
-    );
+    )
+    .disconnect_stalled_after(state.config.write_timeout);
     let mut resp = Response::new(body.boxed_unsync());
     let h = resp.headers_mut();
     h.insert(
@@ -192,7 +203,8 @@ fn stream(s: &StreamHandle, q: &Query, state: &Arc<AppState>) -> Response<Respon
 
 async fn snapshot(s: &StreamHandle, state: &AppState) -> Response<ResponseBody> {
     s.slot.note_demand();
-    let Some(frame) = wait_for_frame(s, state.config.snapshot_timeout).await else {
+    let Some(frame) = wait_for_frame(s, state.config.snapshot_timeout, &state.shutdown).await
+    else {
         return text(
             StatusCode::SERVICE_UNAVAILABLE,
             "no frame available yet; try again\n",
@@ -204,7 +216,11 @@ async fn snapshot(s: &StreamHandle, state: &AppState) -> Response<ResponseBody> 
 
 /// A fresh frame: the newest if it is recent, else the next one (bounded by `timeout`); the
 /// newest, however old, if none comes in time.
-async fn wait_for_frame(s: &StreamHandle, timeout: Duration) -> Option<Arc<Frame>> {
+async fn wait_for_frame(
+    s: &StreamHandle,
+    timeout: Duration,
+    shutdown: &crate::shutdown::Shutdown,
+) -> Option<Arc<Frame>> {
     const FRESH: Duration = Duration::from_secs(1);
     let mut rx = s.slot.subscribe();
     let current = rx.borrow_and_update().clone();
@@ -213,10 +229,13 @@ async fn wait_for_frame(s: &StreamHandle, timeout: Duration) -> Option<Arc<Frame
             return current;
         }
     }
-    let waited = tokio::time::timeout(timeout, rx.changed()).await;
-    match waited {
-        Ok(Ok(())) => rx.borrow().clone().or(current),
-        _ => current,
+    // Shutdown must not wait for a snapshot that waits for a frame.
+    tokio::select! {
+        waited = tokio::time::timeout(timeout, rx.changed()) => match waited {
+            Ok(Ok(())) => rx.borrow().clone().or(current),
+            _ => current,
+        },
+        _ = shutdown.triggered() => current,
     }
 }
 
@@ -278,9 +297,9 @@ pub fn with_type(code: StatusCode, ctype: &'static str, body: Bytes) -> Response
 
 fn full(body: Bytes) -> ResponseBody {
     use bytes::Buf;
-    Full::new(body)
-        .map_frame(|f| f.map_data(|d| d.chain(Bytes::new()).chain(Bytes::new())))
-        .boxed_unsync()
+    // `Full` of the chained buffer (not `map_frame`, which drops the exact size hint): hyper then
+    // sends `Content-Length` instead of chunking snapshots and JSON.
+    Full::new(body.chain(Bytes::new()).chain(Bytes::new())).boxed_unsync()
 }
 
 fn empty() -> ResponseBody {

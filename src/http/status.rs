@@ -2,7 +2,8 @@
 //! Prometheus text.
 //!
 //! A stream is healthy when its source is running and its newest live frame is younger than its
-//! stall timeout; `/health` answers 503 when any stream is not.
+//! stall timeout, or its source is alive but idle (idle mode: nobody wants frames); `/health`
+//! answers 503 when any stream is not.
 
 use std::fmt::Write;
 use std::sync::atomic::Ordering::Relaxed;
@@ -32,6 +33,8 @@ pub struct StreamState {
     /// Seconds since the newest frame was published (null before the first).
     pub last_frame_age_s: Option<f64>,
     pub showing_placeholder: bool,
+    /// Idle mode: the source is alive but encodes nothing until a client or snapshot asks.
+    pub idle: bool,
     pub frames_captured: u64,
     pub frames_sent: u64,
     pub frames_dropped: u64,
@@ -54,9 +57,10 @@ pub fn stream_state(s: &StreamHandle) -> StreamState {
     let latest = s.slot.latest();
     let age = latest.as_ref().map(|f| f.published_at.elapsed());
     let placeholder = latest.as_ref().is_some_and(|f| f.kind != FrameKind::Live);
+    let idle = st.idle.load(Relaxed);
     let healthy = status.state == SourceState::Running
         && !placeholder
-        && age.is_some_and(|a| a <= s.stale_after);
+        && (idle || age.is_some_and(|a| a <= s.stale_after));
     StreamState {
         id: s.id.clone(),
         source: st.kind,
@@ -72,6 +76,7 @@ pub fn stream_state(s: &StreamHandle) -> StreamState {
         clients: st.clients.load(Relaxed),
         last_frame_age_s: age.map(|a| round2(a.as_secs_f64())),
         showing_placeholder: placeholder,
+        idle,
         frames_captured: st.frames_captured.total(),
         frames_sent: st.frames_sent.total(),
         frames_dropped: st.frames_dropped.load(Relaxed),

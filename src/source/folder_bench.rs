@@ -186,7 +186,7 @@ fn pictures(w: usize, h: usize) -> Result<Vec<Vec<u8>>, FolderBenchError> {
                 seed ^= seed << 13;
                 seed ^= seed >> 17;
                 seed ^= seed << 5;
-                if seed % 3 == 0 {
+                if seed.is_multiple_of(3) {
                     canvas.fill_rect(x, y, 4, 4, Yuv((seed >> 8) as u8, 128, 128));
                 }
             }

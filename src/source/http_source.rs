@@ -11,6 +11,7 @@
 //! Stopping waits for the request in flight, which ends within `timeout`.
 
 use std::path::PathBuf;
+use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant, SystemTime};
 
 use serde::Deserialize;
@@ -246,6 +247,8 @@ impl FrameSource for HttpSource {
             } else {
                 self.config.fetch_min_fps
             };
+            // Idle mode (shown on /api/state, and /health does not count the age then).
+            sink.stats.idle.store(fps <= 0.0, Relaxed);
             if fps <= 0.0 {
                 // Idle: nothing is fetched, so nothing can go stale.
                 self.stale.restart_clock(now);

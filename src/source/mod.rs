@@ -221,6 +221,7 @@ pub fn build(stream: &StreamConfig, attempt: u32) -> Result<Box<dyn FrameSource>
             stream.id.to_string(),
             stream.test.clone(),
             stream.encoder.settings(),
+            stream.encoder.pool(),
             attempt,
         )?)),
         SourceKind::Folder => {

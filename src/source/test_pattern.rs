@@ -1,9 +1,10 @@
 //! The built-in test pattern: a moving picture for trying the product without a camera.
 //!
 //! Colour bars, a box sweeping left to right, the stream id, a frame counter and a UTC clock,
-//! drawn as raw frames in the configured pixel format and encoded by the real encoder, so the
-//! whole camera path except libcamera is exercised. It can also inject faults (fail to start,
-//! fail after n frames, stall) for supervisor tests.
+//! drawn as raw frames in the configured pixel format and offered to the real encoding pool
+//! ([`EncodePool`]: workers, drop-when-busy, idle mode), so the whole camera path except
+//! libcamera is exercised. It can also inject faults (fail to start, fail after n frames,
+//! stall) for supervisor tests.
 
 use std::time::{Duration, Instant, SystemTime};
 
@@ -11,6 +12,7 @@ use serde::Deserialize;
 
 use super::{FrameSink, FrameSource, SourceError, StopFlag};
 use crate::canvas::{Canvas, Yuv};
+use crate::encode_pool::{EncodePool, EncodePoolConfig};
 use crate::encoder::{Encoder, EncoderSettings, PixelFormat};
 
 #[derive(Debug, Clone, Deserialize)]
@@ -60,7 +62,8 @@ const BARS: [Yuv; 8] = [
 pub struct TestPattern {
     stream_id: String,
     config: TestPatternConfig,
-    encoder: Encoder,
+    settings: EncoderSettings,
+    pool: EncodePoolConfig,
     background: Canvas,
     canvas: Canvas,
     /// Which start of this stream's source this is (0 = first), for `fail_starts`.
@@ -72,9 +75,10 @@ impl TestPattern {
         stream_id: String,
         config: TestPatternConfig,
         settings: EncoderSettings,
+        pool: EncodePoolConfig,
         attempt: u32,
     ) -> Result<Self, SourceError> {
-        let encoder = Encoder::new(settings)?;
+        Encoder::new(settings)?; // a bad setting fails here, before a thread starts
         let mut background = Canvas::new(config.width, config.height);
         let (w, h) = (background.width, background.height);
         let bar_w = w.div_ceil(BARS.len());
@@ -98,7 +102,8 @@ impl TestPattern {
         Ok(Self {
             stream_id,
             config,
-            encoder,
+            settings,
+            pool,
             background,
             canvas,
             attempt,
@@ -113,8 +118,12 @@ impl TestPattern {
         let box_w = (w / 10).max(2);
         let period = u64::from(self.config.fps.max(1)) * 2;
         let x = ((n % period) as usize * (w - box_w)) / period as usize;
+        // White with a black core: visible on every bar, including the black one.
+        let (bx, by) = (x, h / 3 - box_w / 2);
+        self.canvas.fill_rect(bx, by, box_w, box_w, Yuv::WHITE);
+        let core = box_w / 2;
         self.canvas
-            .fill_rect(x, h / 3 - box_w / 2, box_w, box_w, Yuv::BLACK);
+            .fill_rect(bx + core / 2, by + core / 2, core, core, Yuv::BLACK);
         let scale = (h / 160).max(1);
         let line_h = 10 * scale;
         let secs = now
@@ -147,11 +156,15 @@ impl TestPattern {
 impl FrameSource for TestPattern {
     fn describe(&self) -> String {
         format!(
-            "test pattern {}x{} @ {} fps ({})",
+            "test pattern {}x{} @ {} fps ({}, {} encode workers)",
             self.canvas.width,
             self.canvas.height,
             self.config.fps,
-            self.config.format.name()
+            self.config.format.name(),
+            crate::encode_pool::resolve_workers(
+                self.pool.workers,
+                std::thread::available_parallelism().map_or(1, |n| n.get())
+            )
         )
     }
 
@@ -159,6 +172,7 @@ impl FrameSource for TestPattern {
         if self.attempt < self.config.fail_starts {
             return Err(SourceError::Injected("test pattern failed to start"));
         }
+        let mut pool = EncodePool::new(&self.stream_id, self.settings, self.pool, sink.clone())?;
         let interval = Duration::from_secs_f64(1.0 / f64::from(self.config.fps.clamp(1, 120)));
         let mut start = Instant::now();
         let mut scheduled: u32 = 0;
@@ -173,11 +187,12 @@ impl FrameSource for TestPattern {
                 continue;
             }
             let captured_at = SystemTime::now();
-            self.draw(n, captured_at);
             let format = self.config.format;
-            let (w, h) = (self.canvas.width as u32, self.canvas.height as u32);
-            let jpeg = self.encoder.encode(&self.canvas.raw_frame(format))?;
-            sink.publish_jpeg(jpeg, captured_at, w, h);
+            // Drawn only when a worker takes it: nothing while idle or busy.
+            pool.offer_with(captured_at, || {
+                self.draw(n, captured_at);
+                self.canvas.raw_frame(format)
+            })?;
             n += 1;
             // Schedule against a start time so encode time does not slow the frame rate down;
             // after falling behind (a busy machine), start afresh instead of bursting.
@@ -193,3 +208,7 @@ impl FrameSource for TestPattern {
         Ok(())
     }
 }
+
+#[cfg(test)]
+#[path = "test_pattern_tests.rs"]
+mod tests;

@@ -1,126 +1,223 @@
-//! Helpers shared by the source integration tests: a server on 127.0.0.1:0, a minimal MJPEG
-//! client (HTTP/1.0, so the body is not chunked), fixture JPEGs from the real encoder.
-#![allow(dead_code)]
+//! Shared helpers of the integration tests.
+//!
+//! - Start the real server in this process from a [`Config`] built in code ([`start`], [`stop`]),
+//!   always on `127.0.0.1:0` with small frames and short timeouts.
+//! - Run the real binary ([`ServerProcess`]) on a free loopback port in a temporary directory.
+//! - [`client`] and [`mjpeg`]: a small HTTP/1 client and multipart reader over a raw tokio
+//!   `TcpStream`, written apart from the server's code so the tests judge the wire format
+//!   independently.
+//!
+//! Every wait here is bounded in time.
 
+#![allow(dead_code)] // each test binary uses a different subset
+
+pub mod client;
+pub mod mjpeg;
+pub mod sources;
 pub mod upstream;
 
-use std::net::SocketAddr;
-use std::time::Duration;
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
 
 use streamserver::app::{self, Running};
-use streamserver::canvas::{Canvas, Yuv};
-use streamserver::config::{Config, StreamConfig};
-use streamserver::encoder::{Encoder, EncoderSettings, PixelFormat};
+use streamserver::config::{Config, StreamConfig, StreamId};
 use streamserver::shutdown::Shutdown;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpStream;
 
-/// A JPEG `w`×`h` showing `label` (distinct labels give distinct bytes).
-pub fn jpeg(w: usize, h: usize, label: &str) -> Vec<u8> {
-    let mut canvas = Canvas::new(w, h);
-    canvas.fill_rect(0, 0, w / 3, h / 3, Yuv::GREY);
-    canvas.draw_text(4, 4, 1, label, Yuv::WHITE);
-    let mut enc = Encoder::new(EncoderSettings::default()).unwrap();
-    enc.encode(&canvas.raw_frame(PixelFormat::Yuv420))
-        .unwrap()
-        .to_vec()
+/// A default config for in-process tests: loopback, one `main` test-pattern stream `w`×`h` at
+/// `fps`, short timeouts.
+pub fn config(width: usize, height: usize, fps: u32) -> Config {
+    let mut c = Config::default();
+    c.server.listen = "127.0.0.1:0".parse().unwrap();
+    c.server.shutdown_timeout = Duration::from_secs(2);
+    c.server.header_timeout = Duration::from_secs(2);
+    c.server.snapshot_timeout = Duration::from_secs(3);
+    c.streams = vec![test_stream("main", width, height, fps)];
+    c
 }
 
-/// Starts the real server on 127.0.0.1:0 with one stream.
-pub async fn start(stream: StreamConfig) -> Running {
-    let mut config = Config::default();
-    config.server.listen = "127.0.0.1:0".parse().unwrap();
-    config.server.shutdown_timeout = Duration::from_millis(500);
-    config.streams = vec![stream];
+/// A test-pattern stream.
+pub fn test_stream(id: &str, width: usize, height: usize, fps: u32) -> StreamConfig {
+    let mut s = StreamConfig::test_pattern();
+    s.id = StreamId(id.into());
+    s.test.width = width;
+    s.test.height = height;
+    s.test.fps = fps;
+    s
+}
+
+/// Starts the real server in this process.
+pub async fn start(config: Config) -> Running {
     app::start(config, Shutdown::new())
         .await
-        .expect("server starts")
+        .expect("the server starts")
 }
 
+/// Triggers a graceful shutdown and waits (bounded) for everything to stop.
 pub async fn stop(running: Running) {
     running.shutdown.trigger();
-    tokio::time::timeout(Duration::from_secs(5), running.wait())
+    let deadline = running.state.config.shutdown_timeout * 2 + Duration::from_secs(5);
+    tokio::time::timeout(deadline, running.wait())
         .await
-        .expect("server stops in time")
-        .expect("server stops cleanly");
+        .expect("the server stops within its deadline")
+        .expect("the server stops cleanly");
 }
 
-/// One multipart part.
-#[derive(Debug)]
-pub struct Part {
-    pub jpeg: Vec<u8>,
-    pub seq: u64,
-    /// `X-Timestamp` (Unix seconds).
-    pub timestamp: f64,
+/// The resident set size of this process in bytes (`VmRSS` of `/proc/self/status`).
+pub fn rss_bytes() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
+    let kb: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmRSS in /proc/self/status");
+    kb * 1024
 }
 
-pub struct MjpegClient {
-    reader: BufReader<TcpStream>,
+/// Decodes a JPEG with libjpeg-turbo and returns its size; panics if it does not decode.
+pub fn decode_jpeg(jpeg: &[u8]) -> (usize, usize) {
+    let img = turbojpeg::decompress(jpeg, turbojpeg::PixelFormat::RGB)
+        .unwrap_or_else(|e| panic!("JPEG of {} bytes does not decode: {e}", jpeg.len()));
+    (img.width, img.height)
 }
 
-impl MjpegClient {
-    pub async fn connect(addr: SocketAddr, path: &str) -> Self {
-        let mut tcp = TcpStream::connect(addr).await.unwrap();
-        tcp.write_all(format!("GET {path} HTTP/1.0\r\nHost: test\r\n\r\n").as_bytes())
-            .await
-            .unwrap();
-        let mut reader = BufReader::new(tcp);
-        let mut status = String::new();
-        reader.read_line(&mut status).await.unwrap();
-        assert!(status.contains(" 200 "), "status line {status:?}");
-        loop {
-            let mut line = String::new();
-            reader.read_line(&mut line).await.unwrap();
-            if line == "\r\n" || line.is_empty() {
-                break;
+/// Seconds since the Unix epoch, now.
+pub fn unix_now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+}
+
+/// A loopback port that was free a moment ago (bind :0, read it, release it).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A directory under the system temp dir, removed on drop.
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> Self {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        static N: AtomicU32 = AtomicU32::new(0);
+        let path = std::env::temp_dir().join(format!(
+            "streamserver-it-{tag}-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).unwrap();
+        TempDir(path)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+
+    /// Writes `name` in the directory and returns its path.
+    pub fn write(&self, name: &str, text: &str) -> PathBuf {
+        let p = self.0.join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The `streamserver` binary cargo built for these tests.
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_streamserver")
+}
+
+/// The real binary serving on a free loopback port; killed on drop if still running.
+pub struct ServerProcess {
+    pub child: Child,
+    pub addr: SocketAddr,
+    pub stderr_path: PathBuf,
+}
+
+impl ServerProcess {
+    /// Runs `streamserver <args> --listen 127.0.0.1:<free port>` in `dir` and waits until the
+    /// port accepts connections (at most 10 s). Stderr goes to `dir/stderr.txt`.
+    pub fn spawn(dir: &Path, args: &[&str]) -> Self {
+        let port = free_port();
+        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        let stderr_path = dir.join("stderr.txt");
+        let child = Command::new(bin())
+            .args(args)
+            .args(["--listen", &addr.to_string()])
+            .current_dir(dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&stderr_path).unwrap())
+            .spawn()
+            .expect("the streamserver binary runs");
+        let mut p = ServerProcess {
+            child,
+            addr,
+            stderr_path,
+        };
+        let t0 = Instant::now();
+        while std::net::TcpStream::connect(addr).is_err() {
+            if let Some(status) = p.child.try_wait().unwrap() {
+                panic!("streamserver exited early ({status}): {}", p.stderr());
             }
+            assert!(
+                t0.elapsed() < Duration::from_secs(10),
+                "streamserver did not listen on {addr} within 10 s: {}",
+                p.stderr()
+            );
+            std::thread::sleep(Duration::from_millis(20));
         }
-        Self { reader }
+        p
     }
 
-    /// The next part, or `None` when the server ended the stream.
-    pub async fn next_part(&mut self) -> Option<Part> {
-        let (mut len, mut seq, mut timestamp) = (None, 0, 0.0);
-        loop {
-            let mut line = String::new();
-            if self.reader.read_line(&mut line).await.ok()? == 0 {
-                return None;
-            }
-            let line = line.trim_end();
-            if line.is_empty() && len.is_some() {
-                break;
-            }
-            if let Some((k, v)) = line.split_once(':') {
-                match k.to_ascii_lowercase().as_str() {
-                    "content-length" => len = v.trim().parse::<usize>().ok(),
-                    "x-frame-seq" => seq = v.trim().parse().unwrap(),
-                    "x-timestamp" => timestamp = v.trim().parse().unwrap(),
-                    _ => {}
-                }
-            }
-        }
-        let mut jpeg = vec![0; len?];
-        self.reader.read_exact(&mut jpeg).await.ok()?;
-        Some(Part {
-            jpeg,
-            seq,
-            timestamp,
-        })
+    pub fn stderr(&self) -> String {
+        std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
     }
 
-    /// The next part within `limit` (panics on timeout).
-    pub async fn next_within(&mut self, limit: Duration) -> Option<Part> {
-        tokio::time::timeout(limit, self.next_part())
-            .await
-            .expect("a part or the end of the stream in time")
+    /// Sends `signal` (e.g. `libc::SIGTERM`) to the process.
+    pub fn signal(&self, signal: libc::c_int) {
+        // SAFETY: kill(2) on our own child's pid.
+        let rc = unsafe { libc::kill(self.child.id() as libc::pid_t, signal) };
+        assert_eq!(rc, 0, "kill failed");
+    }
+
+    /// Waits up to `limit` for the process to exit.
+    pub fn wait_exit(&mut self, limit: Duration) -> Option<ExitStatus> {
+        wait_child(&mut self.child, limit)
     }
 }
 
-/// Polls `cond` every 5 ms for up to `limit`.
-pub async fn wait_until(limit: Duration, what: &str, mut cond: impl FnMut() -> bool) {
-    let deadline = tokio::time::Instant::now() + limit;
-    while !cond() {
-        assert!(tokio::time::Instant::now() < deadline, "timed out: {what}");
-        tokio::time::sleep(Duration::from_millis(5)).await;
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Polls `child` until it exits or `limit` passes.
+pub fn wait_child(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
+    let t0 = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return Some(status);
+        }
+        if t0.elapsed() >= limit {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
     }
 }

@@ -17,7 +17,11 @@ fuzz_target!(|data: &[u8]| {
     let h = header.check(data);
     if let Ok(info) = full.check(data) {
         assert!(info.width > 0 && info.height > 0);
-        assert_eq!(h.ok(), Some(info), "a full pass implies a header pass with the same size");
+        assert_eq!(
+            h.ok(),
+            Some(info),
+            "a full pass implies a header pass with the same size"
+        );
         let h = turbojpeg::read_header(data).expect("libjpeg-turbo reads what passed");
         assert_eq!((h.width as u32, h.height as u32), (info.width, info.height));
     }

@@ -1,7 +1,6 @@
 //! The folder source end to end: the real server on 127.0.0.1:0, real files in a temporary
 //! directory, real MJPEG clients over TCP.
 
-#[path = "source_common/mod.rs"]
 mod common;
 
 use std::io::Write;
@@ -9,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, SystemTime};
 
-use common::{jpeg, start, stop, wait_until, MjpegClient};
+use common::sources::{jpeg, start_stream as start, stop_stream as stop, wait_until, MjpegClient};
 use streamserver::config::StreamConfig;
 use streamserver::source::folder::FolderConfig;
 use streamserver::source::jpeg_check::{self, JpegLimits};

@@ -3,7 +3,6 @@
 //! auth), and a scripted upstream whose parts lack Content-Length under a quoted boundary. A
 //! client of the relaying server must get the upstream's JPEGs, byte for byte, decodable.
 
-#[path = "source_common/mod.rs"]
 mod common;
 mod relay_support;
 
@@ -13,8 +12,8 @@ use relay_support::{decode, relay_stream, stream_state, Act, Shape, Upstream};
 use streamserver::config::StreamConfig;
 
 /// Reads `n` parts from the relaying server within 10 s.
-async fn read_parts(addr: std::net::SocketAddr, n: usize) -> Vec<common::Part> {
-    let mut client = common::MjpegClient::connect(addr, "/stream.mjpg").await;
+async fn read_parts(addr: std::net::SocketAddr, n: usize) -> Vec<common::sources::Part> {
+    let mut client = common::sources::MjpegClient::connect(addr, "/stream.mjpg").await;
     let mut parts = Vec::new();
     while parts.len() < n {
         parts.push(
@@ -29,9 +28,9 @@ async fn read_parts(addr: std::net::SocketAddr, n: usize) -> Vec<common::Part> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn relays_our_own_server() {
-    let upstream = common::start(StreamConfig::test_pattern()).await;
+    let upstream = common::sources::start_stream(StreamConfig::test_pattern()).await;
     let url = format!("http://{}/stream.mjpg", upstream.addr);
-    let relay = common::start(relay_stream(url, |_| {})).await;
+    let relay = common::sources::start_stream(relay_stream(url, |_| {})).await;
     let parts = read_parts(relay.addr, 10).await;
     // Live frames: distinct, in order, the test pattern's size.
     let upstream_size = decode(&read_parts(upstream.addr, 1).await[0].jpeg);
@@ -50,8 +49,8 @@ async fn relays_our_own_server() {
     assert_eq!(state["state"], "running", "{state}");
     assert_eq!(state["source"], "relay");
     assert_eq!(state["restarts"], 0, "{state}");
-    common::stop(relay).await;
-    common::stop(upstream).await;
+    common::sources::stop_stream(relay).await;
+    common::sources::stop_stream(upstream).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -59,7 +58,7 @@ async fn relays_an_mjpg_streamer_with_credentials() {
     // base64("admin:s3cret")
     let auth = "Basic YWRtaW46czNjcmV0".to_string();
     let upstream = Upstream::start(vec![Act::Serve(Shape::MjpgStreamer)], Some(auth)).await;
-    let relay = common::start(relay_stream(upstream.url(), |r| {
+    let relay = common::sources::start_stream(relay_stream(upstream.url(), |r| {
         r.username = Some("admin".into());
         r.password = Some("s3cret".into());
     }))
@@ -79,7 +78,7 @@ async fn relays_an_mjpg_streamer_with_credentials() {
     let requests = upstream.requests.lock().unwrap().clone();
     assert_eq!(requests.len(), 1, "one upstream connection for all clients");
     assert!(requests[0].starts_with("GET /?action=stream HTTP/1.1\r\n"));
-    common::stop(relay).await;
+    common::sources::stop_stream(relay).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -91,7 +90,7 @@ async fn wrong_credentials_keep_the_placeholder_up_and_say_why() {
     .await;
     // Credentials in the URL (wrong ones).
     let url = upstream.url().replace("http://", "http://admin:nope@");
-    let relay = common::start(relay_stream(url, |_| {})).await;
+    let relay = common::sources::start_stream(relay_stream(url, |_| {})).await;
     let parts = read_parts(relay.addr, 1).await;
     assert!(!upstream.is_upstream_frame(&parts[0].jpeg));
     decode(&parts[0].jpeg);
@@ -100,13 +99,14 @@ async fn wrong_credentials_keep_the_placeholder_up_and_say_why() {
     let err = state["last_error"].as_str().unwrap_or_default();
     assert!(err.contains("HTTP 401"), "{state}");
     assert!(!err.contains("nope"), "no password in errors: {err}");
-    common::stop(relay).await;
+    common::sources::stop_stream(relay).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn relays_parts_without_content_length_under_a_quoted_boundary() {
     let upstream = Upstream::start(vec![Act::Serve(Shape::NoLength)], None).await;
-    let relay = common::start(relay_stream(upstream.url(), |r| r.full_decode = true)).await;
+    let relay =
+        common::sources::start_stream(relay_stream(upstream.url(), |r| r.full_decode = true)).await;
     let parts = read_parts(relay.addr, 8).await;
     for p in &parts {
         assert!(
@@ -118,5 +118,5 @@ async fn relays_parts_without_content_length_under_a_quoted_boundary() {
     let state = stream_state(relay.addr).await;
     assert_eq!(state["restarts"], 0, "{state}");
     assert_eq!(state["frames_dropped"], 0, "{state}");
-    common::stop(relay).await;
+    common::sources::stop_stream(relay).await;
 }

@@ -4,7 +4,6 @@
 //! stays connected throughout: it sees the placeholder (or the last good frame) while the source
 //! is down, then live upstream frames again; `/api/state` counts the restarts and says why.
 
-#[path = "source_common/mod.rs"]
 mod common;
 mod relay_support;
 
@@ -26,8 +25,8 @@ enum Seen {
 /// returns what the client saw and the final `/api/state` entry.
 async fn run(script: Vec<Act>, failures: u64) -> (Upstream, Vec<Seen>, serde_json::Value) {
     let upstream = Upstream::start(script, None).await;
-    let relay = common::start(relay_stream(upstream.url(), |_| {})).await;
-    let mut client = common::MjpegClient::connect(relay.addr, "/stream.mjpg").await;
+    let relay = common::sources::start_stream(relay_stream(upstream.url(), |_| {})).await;
+    let mut client = common::sources::MjpegClient::connect(relay.addr, "/stream.mjpg").await;
     let deadline = Instant::now() + Duration::from_secs(20);
     let mut seen: Vec<Seen> = Vec::new();
     let mut live_after_recovery = 0;
@@ -52,7 +51,7 @@ async fn run(script: Vec<Act>, failures: u64) -> (Upstream, Vec<Seen>, serde_jso
         }
     }
     let state = stream_state(relay.addr).await;
-    common::stop(relay).await;
+    common::sources::stop_stream(relay).await;
     (upstream, seen, state)
 }
 

@@ -1,6 +1,6 @@
 //! `streamserver-bench`: the benchmarks behind `BENCHMARKS.md`, as a command so anyone can rerun
 //! them (`cargo build --release --bins`, then `target/release/streamserver-bench encode` or
-//! `… fanout`). Only argument parsing and output live here; the work is in
+//! `… fanout`, `… folder`). Only argument parsing and output live here; the work is in
 //! [`streamserver::bench`].
 
 use std::path::PathBuf;
@@ -11,9 +11,12 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use streamserver::bench::{encode, fanout, fanout_report, markdown, proc};
+use streamserver::source::folder_bench;
 
 #[derive(Parser, Debug)]
-#[command(about = "Benchmarks of streamserver (encode, fan-out); figures for BENCHMARKS.md")]
+#[command(
+    about = "Benchmarks of streamserver (encode, fan-out, folder); figures for BENCHMARKS.md"
+)]
 struct Cli {
     /// Rewrite this section's generated block in the given Markdown file (BENCHMARKS.md).
     #[arg(long, global = true, value_name = "PATH")]
@@ -68,6 +71,25 @@ enum Command {
         height: u32,
         #[arg(long, default_value_t = 30)]
         fps: u32,
+    },
+    /// Folder source: file close → client receive latency; a feeder renames JPEGs into place.
+    Folder {
+        #[arg(long, default_value_t = 10)]
+        clients: usize,
+        #[arg(long, default_value_t = 30)]
+        fps: u32,
+        #[arg(long, default_value_t = 10)]
+        seconds: u32,
+        #[arg(long, default_value_t = 1280)]
+        width: usize,
+        #[arg(long, default_value_t = 720)]
+        height: usize,
+        /// Where the frame folder is made (a tmpfs like /dev/shm, or the disk under test).
+        #[arg(long, default_value = "/tmp")]
+        dir: PathBuf,
+        /// The server's max_client_fps (0 = unpaced clients; the shipped default is 30).
+        #[arg(long, default_value_t = 0)]
+        max_client_fps: u32,
     },
 }
 
@@ -151,6 +173,29 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 results.push(r);
             }
             ("fanout", fanout_report::render(&results))
+        }
+        Command::Folder {
+            clients,
+            fps,
+            seconds,
+            width,
+            height,
+            dir,
+            max_client_fps,
+        } => {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            let report = runtime.block_on(folder_bench::run(folder_bench::FolderBenchOptions {
+                clients,
+                fps,
+                seconds,
+                width,
+                height,
+                dir,
+                max_client_fps,
+            }))?;
+            ("folder", format!("{report}\n"))
         }
     };
     let text =

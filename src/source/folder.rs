@@ -243,19 +243,28 @@ impl FolderSource {
         }
     }
 
-    fn cleanup(&self) {
+    /// One cleanup pass; it stops early as soon as a new file is announced (frames first).
+    /// Returns false when it was cut short (the caller resumes it on its next loop).
+    fn cleanup(&self, watch: &DirWatch) -> bool {
         let Some(age) = self.config.max_frame_age else {
-            return;
+            return true;
         };
         let Some(cutoff) = SystemTime::now().checked_sub(age) else {
-            return;
+            return true;
         };
         let keep = self.on_air.as_ref().map(|(n, _)| n.as_os_str());
-        match folder_files::delete_older_than(&self.config.path, &self.names, cutoff, keep) {
-            Ok(0) => {}
-            Ok(deleted) => debug!(stream = %self.stream_id, deleted, "deleted old frame files"),
+        let new_file = || watch.wait(Duration::ZERO).unwrap_or(false);
+        let dir = &self.config.path;
+        match folder_files::delete_older_than(dir, &self.names, cutoff, keep, new_file) {
+            Ok(pass) => {
+                if pass.deleted > 0 {
+                    debug!(stream = %self.stream_id, deleted = pass.deleted, done = pass.done, "deleted old frame files");
+                }
+                pass.done
+            }
             Err(err) => {
-                warn!(stream = %self.stream_id, folder = %self.config.path.display(), %err, "cleanup failed")
+                warn!(stream = %self.stream_id, folder = %dir.display(), %err, "cleanup failed");
+                true
             }
         }
     }
@@ -328,8 +337,8 @@ impl FrameSource for FolderSource {
             let now = Instant::now();
             self.stale.check(sink, now, &why);
             if let Some(every) = cleanup_every.filter(|_| now >= next_cleanup) {
-                self.cleanup();
-                next_cleanup = now + every;
+                let done = self.cleanup(&watch);
+                next_cleanup = if done { now + every } else { now };
             }
         }
     }

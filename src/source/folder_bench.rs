@@ -32,6 +32,8 @@ pub struct FolderBenchOptions {
     pub height: usize,
     /// Where the frames are written (a fresh subdirectory is made and removed).
     pub dir: std::path::PathBuf,
+    /// The server's `max_client_fps` (0 = clients are not paced).
+    pub max_client_fps: u32,
 }
 
 impl Default for FolderBenchOptions {
@@ -43,6 +45,7 @@ impl Default for FolderBenchOptions {
             width: 1280,
             height: 720,
             dir: std::env::temp_dir(),
+            max_client_fps: 0,
         }
     }
 }
@@ -109,6 +112,7 @@ pub async fn run(opts: FolderBenchOptions) -> Result<FolderBenchReport, FolderBe
     });
     let mut config = Config::default();
     config.server.listen = "127.0.0.1:0".parse().expect("literal address");
+    config.server.max_client_fps = opts.max_client_fps;
     config.streams = vec![stream];
     let running = crate::app::start(config, Shutdown::new()).await?;
     let addr = running.addr;
@@ -174,6 +178,18 @@ fn pictures(w: usize, h: usize) -> Result<Vec<Vec<u8>>, FolderBenchError> {
         for band in 0..8 {
             let shade = ((band * 29 + i * 17) % 200 + 30) as u8;
             canvas.fill_rect(band * w / 8, 0, w / 8, h, Yuv(shade, 128, 128));
+        }
+        // Fine random texture, so a frame is as large as a real camera picture (~100+ KiB).
+        let mut seed = 0x9E37_79B9_u32.wrapping_mul(i as u32 + 1);
+        for y in (0..h).step_by(4) {
+            for x in (0..w).step_by(4) {
+                seed ^= seed << 13;
+                seed ^= seed >> 17;
+                seed ^= seed << 5;
+                if seed.is_multiple_of(3) {
+                    canvas.fill_rect(x, y, 4, 4, Yuv((seed >> 8) as u8, 128, 128));
+                }
+            }
         }
         canvas.draw_text(w / 4, h / 2, 4, &format!("folder bench {i}"), Yuv::WHITE);
         out.push(enc.encode(&canvas.raw_frame(PixelFormat::Yuv420))?.to_vec());

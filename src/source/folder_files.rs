@@ -114,18 +114,31 @@ pub fn newest_frames(dir: &Path, names: &FrameNames, limit: usize) -> io::Result
     Ok(found.into_iter().map(|(_, p)| p).collect())
 }
 
+/// What one cleanup pass did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CleanupPass {
+    pub deleted: usize,
+    /// False when `interrupt` cut the pass short (or the per-pass bound was reached).
+    pub done: bool,
+}
+
 /// Deletes frame files directly in `dir` last modified before `cutoff`, except `keep` (the
-/// file on air). Symlinks and subdirectories are never touched. Returns how many were deleted.
+/// file on air). Symlinks and subdirectories are never touched. After each deletion
+/// `interrupt` is asked whether to stop early (a new frame waits).
 pub fn delete_older_than(
     dir: &Path,
     names: &FrameNames,
     cutoff: SystemTime,
     keep: Option<&OsStr>,
-) -> io::Result<usize> {
+    mut interrupt: impl FnMut() -> bool,
+) -> io::Result<CleanupPass> {
     let mut deleted = 0;
     for entry in std::fs::read_dir(dir)?.take(MAX_SCAN_ENTRIES) {
         if deleted >= MAX_DELETES_PER_PASS {
-            break;
+            return Ok(CleanupPass {
+                deleted,
+                done: false,
+            });
         }
         let Ok(entry) = entry else { continue };
         let name = entry.file_name();
@@ -146,9 +159,18 @@ pub fn delete_older_than(
                 Err(e) if e.kind() == io::ErrorKind::NotFound => {}
                 Err(e) => return Err(e),
             }
+            if interrupt() {
+                return Ok(CleanupPass {
+                    deleted,
+                    done: false,
+                });
+            }
         }
     }
-    Ok(deleted)
+    Ok(CleanupPass {
+        deleted,
+        done: true,
+    })
 }
 
 #[cfg(test)]
@@ -181,6 +203,22 @@ mod tests {
     }
 
     #[test]
+    fn a_cleanup_pass_stops_when_interrupted_and_resumes() {
+        let dir = temp_dir("interrupt");
+        let names = FrameNames::new(&["jpg".into()]);
+        for i in 0..5 {
+            touch(&dir.join(format!("{i}.jpg")), Duration::from_secs(300));
+        }
+        let cutoff = SystemTime::now() - Duration::from_secs(60);
+        let first = delete_older_than(&dir, &names, cutoff, None, || true).unwrap();
+        assert_eq!((first.deleted, first.done), (1, false));
+        let rest = delete_older_than(&dir, &names, cutoff, None, || false).unwrap();
+        assert_eq!((rest.deleted, rest.done), (4, true));
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
     fn reading_respects_the_cap_and_reports_vanished_files() {
         let dir = temp_dir("read");
         let path = dir.join("a.jpg");
@@ -210,8 +248,15 @@ mod tests {
         assert_eq!(newest, vec![dir.join("new.jpg"), dir.join("on-air.jpg")]);
 
         let cutoff = SystemTime::now() - Duration::from_secs(60);
-        let n = delete_older_than(&dir, &names, cutoff, Some(OsStr::new("on-air.jpg"))).unwrap();
-        assert_eq!(n, 1);
+        let keep = Some(OsStr::new("on-air.jpg"));
+        let pass = delete_older_than(&dir, &names, cutoff, keep, || false).unwrap();
+        assert_eq!(
+            pass,
+            CleanupPass {
+                deleted: 1,
+                done: true
+            }
+        );
         assert!(!dir.join("old.jpg").exists());
         for kept in ["on-air.jpg", "new.jpg", "notes.txt", "sub.jpg"] {
             assert!(dir.join(kept).exists(), "{kept}");

@@ -270,3 +270,30 @@ fn removing_the_directory_is_a_retryable_failure() {
     );
     assert!(err.is_retryable());
 }
+
+/// The commented examples at the end of `config.toml`, uncommented, must parse and show the
+/// defaults (so the documentation cannot drift from the code).
+#[test]
+fn the_documented_folder_and_http_examples_parse_to_the_defaults() {
+    let shipped = include_str!("../../config.toml");
+    let start = shipped.find("# A folder of JPEGs").unwrap();
+    let example: String = shipped[start..]
+        .lines()
+        .filter_map(|l| l.strip_prefix("# "))
+        .filter(|l| l.starts_with('[') || l.contains(" = ") || l.starts_with('#'))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let config = Config::parse(&example, Path::new("example.toml")).unwrap();
+    let folder = config.streams[0].folder.clone().unwrap();
+    let want = FolderConfig {
+        path: folder.path.clone(),
+        ..Default::default()
+    };
+    assert_eq!(format!("{folder:?}"), format!("{want:?}"));
+    let http = config.streams[1].http.clone().unwrap();
+    let want = crate::source::http_source::HttpSourceConfig {
+        url: http.url.clone(),
+        ..Default::default()
+    };
+    assert_eq!(format!("{http:?}"), format!("{want:?}"));
+}

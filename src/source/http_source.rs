@@ -11,6 +11,7 @@
 //! Stopping waits for the request in flight, which ends within `timeout`.
 
 use std::path::PathBuf;
+use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant, SystemTime};
 
 use serde::Deserialize;
@@ -246,6 +247,8 @@ impl FrameSource for HttpSource {
             } else {
                 self.config.fetch_min_fps
             };
+            // Idle mode (shown on /api/state, and /health does not count the age then).
+            sink.stats.idle.store(fps <= 0.0, Relaxed);
             if fps <= 0.0 {
                 // Idle: nothing is fetched, so nothing can go stale.
                 self.stale.restart_clock(now);
@@ -306,6 +309,38 @@ mod tests {
         assert!(check_url("cam.local/snap.jpg").is_err());
         assert_eq!(redact("http://u:secret@cam/x@y"), "http://u:***@cam/x@y");
         assert_eq!(redact("http://cam/a@b"), "http://cam/a@b");
+    }
+
+    #[test]
+    fn config_errors_name_key_and_line() {
+        let parse = |t: &str| {
+            crate::config::Config::parse(t, std::path::Path::new("c.toml"))
+                .map_err(|e| e.to_string())
+        };
+        let head = "[[stream]]\nid = \"c\"\nsource = \"http\"\n";
+        let e = parse(head).unwrap_err();
+        assert!(e.starts_with("c.toml:3: stream[0].http:"), "{e}");
+        let e = parse(&format!("{head}[stream.http]\nfetch_max_fps = 2.0\n")).unwrap_err();
+        assert!(
+            e.starts_with("c.toml:4: stream[0].http.url: is required"),
+            "{e}"
+        );
+        let e = parse(&format!(
+            "{head}[stream.http]\nurl = \"http://cam/s.jpg\"\ntimeout = \"20s\"\n"
+        ))
+        .unwrap_err();
+        assert!(
+            e.starts_with("c.toml:6: stream[0].http.timeout:") && e.contains("stall_timeout"),
+            "{e}"
+        );
+        let e = parse(&format!(
+            "{head}[stream.http]\nurl = \"http://cam/s.jpg\"\nvalidate = \"maybe\"\n"
+        ))
+        .unwrap_err();
+        assert!(
+            e.contains("stream[0].http.validate") && e.contains("valid_jpeg"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -8,7 +8,7 @@
 //! bounded: the decoder's scratch buffer is reused and the scan count of progressive files is
 //! capped, so a hostile file cannot make the check slow or large.
 
-use turbojpeg::{Decompressor, YuvImage};
+use turbojpeg::{Colorspace, Decompressor, Image, PixelFormat};
 
 /// Largest picture accepted (width × height): 64 megapixels, well above 8K.
 pub const MAX_PIXELS: u64 = 64 * 1024 * 1024;
@@ -86,22 +86,27 @@ impl JpegChecker {
             return Err(JpegError::BadSize { width, height });
         }
         if self.limits.full_decode {
-            const ALIGN: usize = 4;
-            let len = turbojpeg::yuv_pixels_len(width, ALIGN, height, header.subsamp)
-                .map_err(|e| JpegError::Header(e.to_string()))?;
-            self.scratch.resize(len, 0);
-            let image = YuvImage {
+            // Grayscale output decodes every component's data but skips colour conversion and
+            // chroma upsampling; it works for every colour space except CMYK/YCCK (and, unlike
+            // YUV output, for RGB JPEGs and unusual subsamplings too).
+            let format = match header.colorspace {
+                Colorspace::CMYK | Colorspace::YCCK => PixelFormat::CMYK,
+                _ => PixelFormat::GRAY,
+            };
+            let pitch = width * format.size();
+            self.scratch.resize(pitch * height, 0);
+            let image = Image {
                 pixels: &mut self.scratch[..],
                 width,
-                align: ALIGN,
+                pitch,
                 height,
-                subsamp: header.subsamp,
+                format,
             };
             // libjpeg-turbo reports corrupt data ("premature end of data segment", bad Huffman
             // codes) as an error even when it could paint something.
-            dec.decompress_to_yuv(data, image)
+            dec.decompress(data, image)
                 .map_err(|e| JpegError::Decode(e.to_string()))?;
-            if self.scratch.capacity() > 4 * len.max(1 << 20) {
+            if self.scratch.capacity() > 4 * (pitch * height).max(1 << 20) {
                 // A one-off huge picture must not pin its buffer forever.
                 self.scratch = Vec::new();
             }

@@ -82,6 +82,33 @@ fn corrupt_scan_data_fails_only_the_full_decode() {
 }
 
 #[test]
+fn full_decode_accepts_rgb_gray_and_444_jpegs() {
+    // RGB-colour-space and 4:4:4 JPEGs cannot be decoded to YUV planes; they must still pass.
+    let (w, h) = (40usize, 24usize);
+    let rgb: Vec<u8> = (0..w * h * 3).map(|i| (i * 7) as u8).collect();
+    let image = turbojpeg::Image {
+        pixels: &rgb[..],
+        width: w,
+        pitch: w * 3,
+        height: h,
+        format: turbojpeg::PixelFormat::RGB,
+    };
+    for subsamp in [turbojpeg::Subsamp::None, turbojpeg::Subsamp::Gray] {
+        let data = turbojpeg::compress(image, 90, subsamp).unwrap();
+        assert!(check(&data, FULL).is_ok(), "{subsamp:?}");
+    }
+    let mut c = turbojpeg::Compressor::new().unwrap();
+    c.set_subsamp(turbojpeg::Subsamp::None).unwrap();
+    c.set_colorspace(turbojpeg::Colorspace::RGB).unwrap();
+    let data = c.compress_to_vec(image).unwrap();
+    assert_eq!(
+        turbojpeg::read_header(&data).unwrap().colorspace,
+        turbojpeg::Colorspace::RGB
+    );
+    assert!(check(&data, FULL).is_ok(), "RGB colour space");
+}
+
+#[test]
 fn the_checker_reuses_its_decoder_across_sizes() {
     let mut checker = JpegChecker::new(FULL);
     for (w, h) in [(320, 240), (16, 16), (640, 480)] {

@@ -195,7 +195,17 @@ pub fn check_config(stream: &StreamConfig) -> Result<(), (String, String)> {
             format!("source = \"{table}\" needs a [stream.{table}] table"),
         )),
         Some(Err((key, message))) => Err((format!("{table}.{key}"), message)),
-        Some(Ok(())) => Ok(()),
+        // A request must end before the supervisor takes the silence for a stall.
+        Some(Ok(())) => match &stream.http {
+            Some(h) if h.timeout >= stream.supervisor.stall_timeout => Err((
+                "http.timeout".into(),
+                format!(
+                    "{:?} must be below supervisor.stall_timeout ({:?})",
+                    h.timeout, stream.supervisor.stall_timeout
+                ),
+            )),
+            _ => Ok(()),
+        },
     }
 }
 

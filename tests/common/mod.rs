@@ -13,6 +13,8 @@
 
 pub mod client;
 pub mod mjpeg;
+pub mod sources;
+pub mod upstream;
 
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};

@@ -75,7 +75,7 @@ impl Upstream {
         let addr = listener.local_addr().unwrap();
         let frames: Arc<Vec<_>> = Arc::new(
             (0..4)
-                .map(|i| common::jpeg(160, 120, &format!("upstream {i}")))
+                .map(|i| common::sources::jpeg(160, 120, &format!("upstream {i}")))
                 .collect(),
         );
         let connections = Arc::new(AtomicUsize::new(0));

@@ -1,6 +1,6 @@
-//! Helpers shared by the source integration tests: a server on 127.0.0.1:0, a minimal MJPEG
-//! client (HTTP/1.0, so the body is not chunked), fixture JPEGs from the real encoder.
-#![allow(dead_code)]
+//! Helpers of the folder and http source tests (`source_folder.rs`, `source_http.rs`): a
+//! one-stream server on 127.0.0.1:0, a minimal MJPEG client (HTTP/1.0, so the body is not
+//! chunked) that also reads `X-Frame-Seq`, fixture JPEGs from the real encoder.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -25,7 +25,7 @@ pub fn jpeg(w: usize, h: usize, label: &str) -> Vec<u8> {
 }
 
 /// Starts the real server on 127.0.0.1:0 with one stream.
-pub async fn start(stream: StreamConfig) -> Running {
+pub async fn start_stream(stream: StreamConfig) -> Running {
     let mut config = Config::default();
     config.server.listen = "127.0.0.1:0".parse().unwrap();
     config.server.shutdown_timeout = Duration::from_millis(500);
@@ -35,7 +35,7 @@ pub async fn start(stream: StreamConfig) -> Running {
         .expect("server starts")
 }
 
-pub async fn stop(running: Running) {
+pub async fn stop_stream(running: Running) {
     running.shutdown.trigger();
     tokio::time::timeout(Duration::from_secs(5), running.wait())
         .await

@@ -116,10 +116,11 @@ async fn stalled_clients_cost_bounded_frames_and_memory_and_do_not_slow_others()
         ratio >= 0.8,
         "a healthy client got {with_stalled} parts beside stalled clients vs {baseline} alone"
     );
-    // While the healthy client streamed, the stalled ones got (almost) nothing more.
+    // While the healthy client streamed, the stalled ones got (almost) nothing more: at most the
+    // occasional probe frame (one per hold of 1.5 s, doubling) until their buffers are full.
     let stalled_more = (frames_sent(&running) - sent_mid).saturating_sub(with_stalled as u64 + 1);
     assert!(
-        stalled_more <= STALLED as u64,
+        stalled_more <= 2 * STALLED as u64,
         "stalled clients were sent {stalled_more} more frames"
     );
     wait_clients(&running, STALLED).await; // the healthy client has gone, the stalled stay

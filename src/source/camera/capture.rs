@@ -41,6 +41,10 @@ use crate::source::{FrameSink, FrameSource, SourceError, StopFlag};
 
 /// How often the loop wakes to check the stop flag while waiting for frames.
 const POLL: Duration = Duration::from_millis(100);
+/// Completions this many times in a row faster than half the frame interval mean the camera
+/// ignores its frame-duration control (libcamera 0.4's virtual camera lists it but runs as fast
+/// as requests come): from then on requests are paced here.
+const FAST_COMPLETIONS_TO_PACE: u32 = 10;
 /// This many failed or cancelled frames in a row end the run.
 const MAX_BAD_FRAMES: u32 = 10;
 
@@ -147,6 +151,8 @@ impl FrameSource for CameraSource {
             pace,
             clock: FrameClock::new(),
             bad_frames: 0,
+            fast_completions: 0,
+            last_completion: None,
         };
         let result = run.capture(&active, &completed, &disconnected, sink, stop);
         if let Err(err) = &result {
@@ -175,6 +181,9 @@ struct Run<'a> {
     pace: Option<Duration>,
     clock: FrameClock,
     bad_frames: u32,
+    /// Completions in a row that came faster than half the frame interval.
+    fast_completions: u32,
+    last_completion: Option<Instant>,
 }
 
 impl Run<'_> {
@@ -216,6 +225,7 @@ impl Run<'_> {
             match completed.recv_timeout(wait) {
                 Ok(first) => {
                     last_progress = Instant::now();
+                    self.watch_rate(last_progress);
                     self.in_flight -= 1;
                     let mut newest = first;
                     while let Ok(next) = completed.try_recv() {
@@ -244,6 +254,21 @@ impl Run<'_> {
             }
         }
         Ok(())
+    }
+
+    /// Starts pacing requests here when the camera turns out to ignore its frame rate.
+    fn watch_rate(&mut self, now: Instant) {
+        if self.pace.is_some() {
+            return;
+        }
+        let interval = self.config.frame_interval();
+        let fast = self.last_completion.is_some_and(|t| now - t < interval / 2);
+        self.last_completion = Some(now);
+        self.fast_completions = if fast { self.fast_completions + 1 } else { 0 };
+        if self.fast_completions >= FAST_COMPLETIONS_TO_PACE {
+            info!(camera = %self.id, interval_ms = interval.as_millis() as u64, "camera delivers faster than its frame rate; pacing requests here");
+            self.pace = Some(interval);
+        }
     }
 
     fn requeue(&mut self, mut request: Request) {

@@ -44,7 +44,7 @@ const POLL: Duration = Duration::from_millis(100);
 /// Completions this many times in a row faster than half the frame interval mean the camera
 /// ignores its frame-duration control (libcamera 0.4's virtual camera lists it but runs as fast
 /// as requests come): from then on requests are paced here.
-const FAST_COMPLETIONS_TO_PACE: u32 = 10;
+const FAST_COMPLETIONS_TO_PACE: u32 = 3;
 /// This many failed or cancelled frames in a row end the run.
 const MAX_BAD_FRAMES: u32 = 10;
 

@@ -279,6 +279,17 @@ pub struct SupervisorConfig {
     /// A source that ran this long without failing has its backoff reset.
     #[serde(with = "humantime_serde")]
     pub healthy_after: Duration,
+    /// What clients see while the source is down: `placeholder` (a frame saying why) or
+    /// `last_frame` (the last good frame stays on air; /health and /api/state still tell).
+    pub while_down: WhileDown,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum WhileDown {
+    #[default]
+    Placeholder,
+    LastFrame,
 }
 
 impl Default for SupervisorConfig {
@@ -290,6 +301,7 @@ impl Default for SupervisorConfig {
             restart_budget: 20,
             restart_window: Duration::from_secs(600),
             healthy_after: Duration::from_secs(30),
+            while_down: WhileDown::Placeholder,
         }
     }
 }

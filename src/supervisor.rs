@@ -17,7 +17,7 @@ use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::oneshot;
 use tracing::{error, info, warn};
 
-use crate::config::{StreamConfig, SupervisorConfig};
+use crate::config::{StreamConfig, SupervisorConfig, WhileDown};
 use crate::frame::{FrameKind, NewFrame};
 use crate::shutdown::Shutdown;
 use crate::source::{self, FrameSink, FrameSource, SourceError, StopFlag};
@@ -253,6 +253,10 @@ impl Supervisor {
             s.state = state;
             s.last_error = Some(reason.to_string());
         });
+        let keep_last = self.config.while_down == WhileDown::LastFrame;
+        if keep_last && self.sink.slot.latest().is_some() {
+            return;
+        }
         let (w, h) = (stats.width.load(Relaxed), stats.height.load(Relaxed));
         match crate::placeholder::render(&self.stream_id, reason, SystemTime::now(), w, h) {
             Ok(jpeg) => {

@@ -4,6 +4,7 @@ use std::time::SystemTime;
 use bytes::Bytes;
 
 use super::*;
+use crate::config::WhileDown;
 use crate::frame::LatestFrame;
 use crate::stats::StreamStats;
 
@@ -15,6 +16,7 @@ fn config() -> SupervisorConfig {
         restart_budget: 3,
         restart_window: Duration::from_secs(60),
         healthy_after: Duration::from_secs(30),
+        while_down: WhileDown::Placeholder,
     }
 }
 
@@ -230,4 +232,54 @@ async fn a_panicking_source_is_restarted() {
         matches!(res, Err(SupervisorError::GaveUp { ref last_error, .. }) if last_error.contains("driver bug")),
         "{res:?}"
     );
+}
+
+#[tokio::test]
+async fn while_down_last_frame_keeps_the_last_good_frame_on_air() {
+    /// Publishes a few frames, then fails; every later start fails at once.
+    struct OnceThenFail {
+        attempt: u32,
+    }
+    impl FrameSource for OnceThenFail {
+        fn describe(&self) -> String {
+            "once".into()
+        }
+        fn run(&mut self, sink: &FrameSink, _: &StopFlag) -> Result<(), SourceError> {
+            if self.attempt == 0 {
+                for _ in 0..3 {
+                    sink.publish_jpeg(Bytes::from_static(b"good"), SystemTime::now(), 8, 8);
+                }
+            }
+            Err(SourceError::Injected("upstream dropped"))
+        }
+    }
+    let cfg = SupervisorConfig {
+        while_down: WhileDown::LastFrame,
+        backoff_initial: Duration::from_millis(50),
+        ..config()
+    };
+    let sink = FrameSink::new(LatestFrame::new(), Arc::new(StreamStats::new("t", "relay")));
+    let factory: SourceFactory =
+        Box::new(|attempt| Ok(Box::new(OnceThenFail { attempt }) as Box<dyn FrameSource>));
+    let sup = Supervisor::with_factory("t".into(), cfg, sink.clone(), factory, Shutdown::new());
+    let res = tokio::time::timeout(Duration::from_secs(5), sup.run())
+        .await
+        .unwrap();
+    assert!(
+        matches!(res, Err(SupervisorError::GaveUp { .. })),
+        "{res:?}"
+    );
+    let shown = sink.slot.latest().expect("a frame");
+    assert_eq!(
+        shown.kind,
+        FrameKind::Live,
+        "no placeholder replaced the last good frame"
+    );
+    assert_eq!(&shown.jpeg[..], b"good");
+    assert!(sink
+        .stats
+        .status()
+        .last_error
+        .unwrap()
+        .contains("upstream dropped"));
 }

@@ -10,6 +10,7 @@
 //!   server's CPU time and RSS read from `/proc`.
 //! - [`fanout_report`]: the fan-out table and the verdicts on the targets.
 //! - [`proc`]: `/proc/PID` sampling and the fd limit.
+//! - [`workers`]: throughput per pixel format and worker count through the encode pool.
 //! - [`markdown`]: the machine description and section replacement in `BENCHMARKS.md`.
 
 pub mod encode;
@@ -20,3 +21,4 @@ pub mod picture;
 pub mod proc;
 pub mod timing;
 pub mod tjbench;
+pub mod workers;

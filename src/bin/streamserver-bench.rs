@@ -39,6 +39,15 @@ enum Command {
         #[arg(long)]
         no_tjbench: bool,
     },
+    /// Encoding throughput per pixel format, size and 1/2/3 pool workers, next to libjpeg-turbo.
+    Workers {
+        /// Seconds per pool case.
+        #[arg(long, default_value_t = 2.0)]
+        seconds: f64,
+        /// JPEG quality 1-100.
+        #[arg(long, default_value_t = 80)]
+        quality: u8,
+    },
     /// Fan-out: the release server under the probe load client; server CPU, RSS, latency.
     /// Without --clients, runs the suite of scenarios.
     Fanout {
@@ -174,6 +183,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             ("fanout", fanout_report::render(&results))
         }
+        Command::Workers { seconds, quality } => (
+            "workers",
+            streamserver::bench::workers::run(seconds, quality)?,
+        ),
         Command::Folder {
             clients,
             fps,

@@ -18,6 +18,8 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
     cargo install --locked cargo-fuzz
 fi
 toolchain=()
+# Never let rustup try to download a toolchain (no network beyond the registries).
+export RUSTUP_AUTO_INSTALL=0
 if rustc +nightly --version >/dev/null 2>&1; then
     toolchain=(+nightly)
 else

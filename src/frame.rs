@@ -39,6 +39,9 @@ pub struct Frame {
     pub width: u32,
     pub height: u32,
     pub kind: FrameKind,
+    /// The frame's multipart part headers, built once by the first stream client that sends
+    /// it (see `http::mjpeg`) and shared by all the others.
+    pub part_head: std::sync::OnceLock<Bytes>,
 }
 
 impl Frame {
@@ -99,6 +102,7 @@ impl LatestFrame {
             width: frame.width,
             height: frame.height,
             kind: frame.kind,
+            part_head: std::sync::OnceLock::new(),
         });
         self.tx.send_replace(Some(frame.clone()));
         frame

@@ -51,17 +51,23 @@ pub type PartBuf = Chain<Chain<Bytes, Bytes>, Bytes>;
 
 /// The part headers of `frame`; the very first part is preceded by the opening boundary.
 pub fn part_headers(frame: &Frame, first: bool) -> Bytes {
-    let open = if first {
-        format!("--{BOUNDARY}\r\n")
+    // Built once per frame, whatever the number of clients; only a client's very first part
+    // (opened by the boundary) costs an allocation of its own.
+    let head = frame.part_head.get_or_init(|| {
+        Bytes::from(format!(
+            "Content-Type: image/jpeg\r\nContent-Length: {}\r\nX-Timestamp: {:.6}\r\nX-Frame-Seq: {}\r\n\r\n",
+            frame.jpeg.len(),
+            frame.timestamp_secs(),
+            frame.seq
+        ))
+    });
+    if first {
+        let mut opened = format!("--{BOUNDARY}\r\n").into_bytes();
+        opened.extend_from_slice(head);
+        Bytes::from(opened)
     } else {
-        String::new()
-    };
-    Bytes::from(format!(
-        "{open}Content-Type: image/jpeg\r\nContent-Length: {}\r\nX-Timestamp: {:.6}\r\nX-Frame-Seq: {}\r\n\r\n",
-        frame.jpeg.len(),
-        frame.timestamp_secs(),
-        frame.seq
-    ))
+        head.clone()
+    }
 }
 
 /// The bytes after each JPEG: line break plus the next part's boundary.

@@ -13,7 +13,9 @@ use std::time::Duration;
 use serde::Deserialize;
 
 mod lines;
+mod values;
 use lines::{find_key_line, line_of, source_table_line};
+pub use values::{Quality, StreamId};
 
 use crate::encode_pool::EncodePoolConfig;
 use crate::encoder::{EncoderSettings, Subsampling};
@@ -170,32 +172,6 @@ pub struct StreamConfig {
     pub supervisor: SupervisorConfig,
 }
 
-/// A stream id: 1–32 of `[A-Za-z0-9_-]`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct StreamId(pub String);
-
-impl<'de> Deserialize<'de> for StreamId {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        let ok = (1..=32).contains(&s.len())
-            && s.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-        if ok {
-            Ok(StreamId(s))
-        } else {
-            Err(serde::de::Error::custom(format!(
-                "invalid stream id {s:?}: use 1-32 letters, digits, '-' or '_'"
-            )))
-        }
-    }
-}
-
-impl std::fmt::Display for StreamId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
 /// JPEG settings of a stream that encodes raw frames (test pattern, camera, `convert`), and its
 /// encoding worker pool ([`crate::encode_pool`]).
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -239,23 +215,6 @@ impl EncoderConfig {
             workers: self.workers,
             idle: self.idle,
             idle_after: self.idle_after,
-        }
-    }
-}
-
-/// JPEG quality 1..=100.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Quality(pub u8);
-
-impl<'de> Deserialize<'de> for Quality {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let q = i64::deserialize(d)?;
-        if (1..=100).contains(&q) {
-            Ok(Quality(q as u8))
-        } else {
-            Err(serde::de::Error::custom(format!(
-                "quality {q} is outside 1..=100"
-            )))
         }
     }
 }

@@ -26,11 +26,13 @@
 //! most `max(max_part_bytes, max_header_bytes)` plus about 100 bytes. An error is final: every
 //! later call returns it again.
 
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::{Buf, BytesMut};
 use memchr::memmem;
 
+mod part;
 mod syntax;
 
+pub use part::{Part, PartHeaders};
 pub use syntax::boundary_from_content_type;
 use syntax::{
     delimiter_line, find_delimiter, header_block_end, parse_headers, trim, trim_body, Find,
@@ -73,35 +75,6 @@ impl Default for Limits {
             max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
         }
     }
-}
-
-/// The headers of one part, plus the ones the probe and relay need, parsed.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct PartHeaders {
-    /// `(name, value)` in arrival order, trimmed, names as sent.
-    pub fields: Vec<(String, String)>,
-    pub content_length: Option<usize>,
-    /// `X-Timestamp`: capture time in seconds since the Unix epoch (ignored if not a number).
-    pub timestamp: Option<f64>,
-    /// `X-Frame-Seq`: the server's frame sequence number (ignored if not a number).
-    pub frame_seq: Option<u64>,
-}
-
-impl PartHeaders {
-    /// The first value of header `name` (case-insensitive).
-    pub fn get(&self, name: &str) -> Option<&str> {
-        self.fields
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-}
-
-/// One part: its headers and its body (a JPEG for MJPEG streams).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Part {
-    pub headers: PartHeaders,
-    pub body: Bytes,
 }
 
 enum State {

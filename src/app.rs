@@ -15,12 +15,14 @@ use tokio::task::JoinSet;
 use tracing::{error, info};
 
 use crate::config::Config;
-use crate::frame::LatestFrame;
 use crate::http::{AppState, HttpError, HttpServer, StreamHandle};
+use crate::pipeline::demand::Demand;
+use crate::pipeline::sink::FrameSink;
+use crate::pipeline::slot::LatestFrame;
+use crate::pipeline::stats::StreamStats;
 use crate::shutdown::{Phase, Shutdown};
-use crate::source::{self, FrameSink, SourceError};
-use crate::stats::StreamStats;
-use crate::supervisor::{Supervisor, SupervisorError};
+use crate::source::{self, SourceError};
+use crate::supervise::{StatusBoard, Supervisor, SupervisorError};
 use crate::systemd::Notifier;
 
 #[derive(Debug, thiserror::Error)]
@@ -46,7 +48,7 @@ pub struct Running {
 /// Starts every stream and the HTTP server.
 pub async fn start(config: Config, shutdown: Shutdown) -> Result<Running, AppError> {
     for stream in &config.streams {
-        source::check_available(stream).map_err(|source| AppError::Source {
+        source::preflight(stream).map_err(|source| AppError::Source {
             stream: stream.id.to_string(),
             source,
         })?;
@@ -55,13 +57,17 @@ pub async fn start(config: Config, shutdown: Shutdown) -> Result<Running, AppErr
     let mut supervisors = JoinSet::new();
     for stream in &config.streams {
         let slot = LatestFrame::new();
-        let stats = Arc::new(StreamStats::new(&stream.id.0, stream.source.name()));
-        let sink = FrameSink::new(slot.clone(), stats.clone());
-        supervisors.spawn(Supervisor::new(stream, sink, shutdown.clone()).run());
+        let stats = Arc::new(StreamStats::new(&stream.id.0, stream.source.kind().name()));
+        let demand = Arc::new(Demand::new());
+        let status = Arc::new(StatusBoard::default());
+        let sink = FrameSink::new(slot.clone(), stats.clone(), demand.clone());
+        supervisors.spawn(Supervisor::new(stream, sink, status.clone(), shutdown.clone()).run());
         handles.push(StreamHandle {
             id: stream.id.to_string(),
             slot,
+            demand,
             stats,
+            status,
             stale_after: stream.supervisor.stall_timeout,
         });
     }

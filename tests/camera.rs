@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use streamserver::app::{self, Running};
 use streamserver::config::Config;
 use streamserver::shutdown::Shutdown;
-use streamserver::stats::SourceState;
+use streamserver::supervise::SourceState;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -301,7 +301,7 @@ async fn the_supervisor_recovers_when_the_camera_hangs() {
     let placeholder = handle.slot.latest().expect("a frame");
     assert_eq!(
         placeholder.kind,
-        streamserver::frame::FrameKind::Placeholder
+        streamserver::pipeline::slot::FrameKind::Placeholder
     );
 
     // The fault clears: the camera comes back and live colour bars flow again.
@@ -310,7 +310,9 @@ async fn the_supervisor_recovers_when_the_camera_hangs() {
     let mut live = None;
     while Instant::now() < deadline {
         let latest = handle.slot.latest().expect("a frame");
-        if latest.kind == streamserver::frame::FrameKind::Live && latest.seq > placeholder.seq {
+        if latest.kind == streamserver::pipeline::slot::FrameKind::Live
+            && latest.seq > placeholder.seq
+        {
             live = Some(latest);
             break;
         }

@@ -1,17 +1,21 @@
 //! The HTTP side: a hyper 1 server on tokio that serves the streams' latest frames.
 //!
-//! - [`routes`]: request → response (streams, snapshots, viewer, health, state, metrics).
-//! - [`mjpeg`]: the multipart body of a stream client.
+//! - [`routes`]: request → route (streams, snapshots, viewer, health, state, metrics), 4xx.
+//! - [`stream_body`]: the multipart body of a stream client (pacing, slow clients).
+//! - [`snapshot`]: one fresh JPEG.
 //! - [`status`]: the JSON state, health and Prometheus text.
+//! - [`responses`]: text/JSON/HTML/JPEG responses and their headers.
 //! - [`conn`]: socket options that keep slow clients current, and the write timeout.
 //!
 //! [`HttpServer::run`] accepts connections until shutdown, then lets open connections finish
 //! (stream bodies end at once) until the hard deadline, and aborts what is left.
 
 pub mod conn;
-pub mod mjpeg;
+pub mod responses;
 pub mod routes;
+pub mod snapshot;
 pub mod status;
+pub mod stream_body;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -27,9 +31,11 @@ use tokio::task::JoinSet;
 use tracing::{debug, info, info_span, warn, Instrument};
 
 use crate::config::ServerConfig;
-use crate::frame::LatestFrame;
+use crate::pipeline::demand::Demand;
+use crate::pipeline::slot::LatestFrame;
+use crate::pipeline::stats::StreamStats;
 use crate::shutdown::Shutdown;
-use crate::stats::StreamStats;
+use crate::supervise::StatusBoard;
 
 /// Connections allowed beyond `max_clients` for snapshots, state polls and the viewer.
 const EXTRA_CONNECTIONS: usize = 64;
@@ -48,7 +54,11 @@ pub enum HttpError {
 pub struct StreamHandle {
     pub id: String,
     pub slot: LatestFrame,
+    /// Stream clients and snapshots note their demand here (idle mode).
+    pub demand: Arc<Demand>,
     pub stats: Arc<StreamStats>,
+    /// The source's state as its supervisor sees it.
+    pub status: Arc<StatusBoard>,
     /// Frame age beyond which `/health` reports the stream unhealthy.
     pub stale_after: std::time::Duration,
 }

@@ -11,10 +11,10 @@ use std::sync::atomic::Ordering::Relaxed;
 use http::StatusCode;
 use serde::Serialize;
 
-use super::routes::{json, with_type, ResponseBody};
+use super::responses::{json, with_type, ResponseBody};
 use super::{AppState, StreamHandle};
-use crate::frame::FrameKind;
-use crate::stats::SourceState;
+use crate::pipeline::slot::FrameKind;
+use crate::supervise::SourceState;
 
 #[derive(Serialize)]
 pub struct StreamState {
@@ -53,7 +53,7 @@ pub struct ServerState {
 
 pub fn stream_state(s: &StreamHandle) -> StreamState {
     let st = &s.stats;
-    let status = st.status();
+    let status = s.status.get();
     let latest = s.slot.latest();
     let age = latest.as_ref().map(|f| f.published_at.elapsed());
     let placeholder = latest.as_ref().is_some_and(|f| f.kind != FrameKind::Live);

@@ -9,8 +9,8 @@ use tokio::time::timeout;
 
 use super::report::ClientStats;
 use super::ProbeError;
-use crate::mjpeg_client::{self, OpenOptions, Target};
-use crate::multipart::Limits;
+use crate::mjpeg::client::{self as mjpeg_client, OpenOptions, Target};
+use crate::mjpeg::parser::Limits;
 
 /// hyper's read buffer: bounds how far the client reads ahead of the parser.
 const MAX_READ_BUF_BYTES: usize = 64 * 1024;

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
-use crate::multipart::Part;
+use crate::mjpeg::parser::Part;
 
 /// Exact below 256 µs, then 128 sub-buckets per power of two (≤ 0.8 % error), up to 2^40 µs.
 const SUB_BITS: u32 = 7;

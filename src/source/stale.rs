@@ -11,27 +11,15 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
-use serde::Deserialize;
 use tracing::{info, warn};
 
 use super::jpeg_check::{self, JpegLimits};
 use super::FrameSink;
-use crate::frame::{FrameKind, NewFrame};
+use crate::config::OnStale;
+use crate::pipeline::slot::{FrameKind, NewFrame};
 
 /// Largest accepted `placeholder_image` file.
 const MAX_PLACEHOLDER_BYTES: usize = 16 * 1024 * 1024;
-
-/// `on_stale`: what clients see once the input is stale.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum OnStale {
-    /// Keep the last good frame on air (clients keep receiving it about once a second).
-    LastFrame,
-    /// Show `placeholder_image`, or the built-in "stream is down" picture.
-    Placeholder,
-    /// End every client stream; new clients are ended at once until a fresh frame arrives.
-    Disconnect,
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum PlaceholderError {
@@ -151,7 +139,13 @@ impl StaleGuard {
                     .map(|f| (f.width, f.height))
                     .unwrap_or((0, 0));
                 let (w, h) = if w == 0 || h == 0 { (640, 480) } else { (w, h) };
-                match crate::placeholder::render(&self.stream_id, why, SystemTime::now(), w, h) {
+                match crate::pipeline::placeholder::render(
+                    &self.stream_id,
+                    why,
+                    SystemTime::now(),
+                    w,
+                    h,
+                ) {
                     Ok(jpeg) => Some((jpeg, w, h)),
                     Err(err) => {
                         warn!(%err, "cannot render the placeholder frame");
@@ -180,14 +174,15 @@ impl StaleGuard {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::frame::LatestFrame;
-    use crate::stats::StreamStats;
+    use crate::pipeline::slot::LatestFrame;
+    use crate::pipeline::stats::StreamStats;
     use std::sync::Arc;
 
     fn sink() -> FrameSink {
         FrameSink::new(
             LatestFrame::new(),
             Arc::new(StreamStats::new("s", "folder")),
+            Arc::new(crate::pipeline::demand::Demand::new()),
         )
     }
 

@@ -8,45 +8,11 @@
 
 use std::time::{Duration, Instant, SystemTime};
 
-use serde::Deserialize;
-
 use super::{FrameSink, FrameSource, SourceError, StopFlag};
-use crate::canvas::{Canvas, Yuv};
-use crate::encode_pool::{EncodePool, EncodePoolConfig};
-use crate::encoder::{Encoder, EncoderSettings, PixelFormat};
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct TestPatternConfig {
-    /// Frame width in pixels (rounded up to even).
-    pub width: usize,
-    /// Frame height in pixels (rounded up to even).
-    pub height: usize,
-    /// Frames per second (1–120).
-    pub fps: u32,
-    /// Raw format handed to the encoder: rgb888, bgr888, yuv420, nv12.
-    pub format: PixelFormat,
-    /// Fault injection: the first `fail_starts` starts of the source fail.
-    pub fail_starts: u32,
-    /// Fault injection: every run fails after this many frames (0 = never).
-    pub fail_after_frames: u64,
-    /// Fault injection: every run stops producing frames after this many (0 = never).
-    pub stall_after_frames: u64,
-}
-
-impl Default for TestPatternConfig {
-    fn default() -> Self {
-        Self {
-            width: 640,
-            height: 480,
-            fps: 30,
-            format: PixelFormat::Yuv420,
-            fail_starts: 0,
-            fail_after_frames: 0,
-            stall_after_frames: 0,
-        }
-    }
-}
+use crate::config::{EncoderConfig, TestPatternConfig};
+use crate::pipeline::canvas::{Canvas, Yuv};
+use crate::pipeline::encode_pool::{resolve_workers, EncodePool};
+use crate::pipeline::encoder::Encoder;
 
 const BARS: [Yuv; 8] = [
     Yuv::from_rgb(235, 235, 235),
@@ -62,8 +28,7 @@ const BARS: [Yuv; 8] = [
 pub struct TestPattern {
     stream_id: String,
     config: TestPatternConfig,
-    settings: EncoderSettings,
-    pool: EncodePoolConfig,
+    encoder: EncoderConfig,
     background: Canvas,
     canvas: Canvas,
     /// Which start of this stream's source this is (0 = first), for `fail_starts`.
@@ -74,11 +39,10 @@ impl TestPattern {
     pub fn new(
         stream_id: String,
         config: TestPatternConfig,
-        settings: EncoderSettings,
-        pool: EncodePoolConfig,
+        encoder: EncoderConfig,
         attempt: u32,
     ) -> Result<Self, SourceError> {
-        Encoder::new(settings)?; // a bad setting fails here, before a thread starts
+        Encoder::new(&encoder)?; // a bad setting fails here, before a thread starts
         let mut background = Canvas::new(config.width, config.height);
         let (w, h) = (background.width, background.height);
         let bar_w = w.div_ceil(BARS.len());
@@ -102,8 +66,7 @@ impl TestPattern {
         Ok(Self {
             stream_id,
             config,
-            settings,
-            pool,
+            encoder,
             background,
             canvas,
             attempt,
@@ -161,8 +124,8 @@ impl FrameSource for TestPattern {
             self.canvas.height,
             self.config.fps,
             self.config.format.name(),
-            crate::encode_pool::resolve_workers(
-                self.pool.workers,
+            resolve_workers(
+                self.encoder.workers,
                 std::thread::available_parallelism().map_or(1, |n| n.get())
             )
         )
@@ -172,7 +135,7 @@ impl FrameSource for TestPattern {
         if self.attempt < self.config.fail_starts {
             return Err(SourceError::Injected("test pattern failed to start"));
         }
-        let mut pool = EncodePool::new(&self.stream_id, self.settings, self.pool, sink.clone())?;
+        let mut pool = EncodePool::new(&self.stream_id, self.encoder, sink.clone())?;
         let interval = Duration::from_secs_f64(1.0 / f64::from(self.config.fps.clamp(1, 120)));
         let mut start = Instant::now();
         let mut scheduled: u32 = 0;
@@ -210,5 +173,4 @@ impl FrameSource for TestPattern {
 }
 
 #[cfg(test)]
-#[path = "test_pattern_tests.rs"]
 mod tests;

@@ -22,7 +22,7 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use streamserver::app::{self, Running};
-use streamserver::config::{Config, StreamConfig, StreamId};
+use streamserver::config::{Config, SourceConfig, StreamConfig, StreamId, TestPatternConfig};
 use streamserver::shutdown::Shutdown;
 
 /// A default config for in-process tests: loopback, one `main` test-pattern stream `w`×`h` at
@@ -41,9 +41,12 @@ pub fn config(width: usize, height: usize, fps: u32) -> Config {
 pub fn test_stream(id: &str, width: usize, height: usize, fps: u32) -> StreamConfig {
     let mut s = StreamConfig::test_pattern();
     s.id = StreamId(id.into());
-    s.test.width = width;
-    s.test.height = height;
-    s.test.fps = fps;
+    s.source = SourceConfig::Test(TestPatternConfig {
+        width,
+        height,
+        fps,
+        ..TestPatternConfig::default()
+    });
     s
 }
 

@@ -7,9 +7,9 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use streamserver::config::RelayConfig;
+use streamserver::config::SourceConfig;
 use streamserver::config::{StreamConfig, StreamId};
-use streamserver::source::relay::RelayConfig;
-use streamserver::source::SourceKind;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -254,8 +254,7 @@ pub fn relay_stream(url: String, tune: impl FnOnce(&mut RelayConfig)) -> StreamC
     tune(&mut relay);
     let mut stream = StreamConfig::test_pattern();
     stream.id = StreamId("relay".into());
-    stream.source = SourceKind::Relay;
-    stream.relay = Some(relay);
+    stream.source = SourceConfig::Relay(relay);
     stream.supervisor.backoff_initial = Duration::from_millis(50);
     stream.supervisor.backoff_max = Duration::from_millis(200);
     stream.supervisor.stall_timeout = Duration::from_secs(3);

@@ -34,9 +34,9 @@ use tracing::{info, warn};
 use super::mapping::{Layout, MappedBuffer};
 use super::setup::{configure, configure_error, io_error, map_buffer, select};
 use super::timing::{monotonic_now_ns, FrameClock, FrameMeta};
-use super::{controls, manager, CameraConfig, CameraError};
-use crate::encode_pool::{EncodePool, EncodePoolConfig};
-use crate::encoder::EncoderSettings;
+use super::{controls, manager, CameraError};
+use crate::config::{CameraConfig, EncoderConfig};
+use crate::pipeline::encode_pool::EncodePool;
 use crate::source::{FrameSink, FrameSource, SourceError, StopFlag};
 
 /// How often the loop wakes to check the stop flag while waiting for frames.
@@ -52,22 +52,15 @@ const MAX_BAD_FRAMES: u32 = 10;
 pub struct CameraSource {
     stream_id: String,
     config: CameraConfig,
-    settings: EncoderSettings,
-    pool: EncodePoolConfig,
+    encoder: EncoderConfig,
 }
 
 impl CameraSource {
-    pub fn new(
-        stream_id: String,
-        config: CameraConfig,
-        settings: EncoderSettings,
-        pool: EncodePoolConfig,
-    ) -> Self {
+    pub fn new(stream_id: String, config: CameraConfig, encoder: EncoderConfig) -> Self {
         Self {
             stream_id,
             config,
-            settings,
-            pool,
+            encoder,
         }
     }
 }
@@ -86,7 +79,7 @@ impl FrameSource for CameraSource {
     }
 
     fn run(&mut self, sink: &FrameSink, stop: &StopFlag) -> Result<(), SourceError> {
-        let mut pool = EncodePool::new(&self.stream_id, self.settings, self.pool, sink.clone())?;
+        let mut pool = EncodePool::new(&self.stream_id, self.encoder, sink.clone())?;
         let manager = manager::get()?;
         let cameras = manager.cameras();
         let camera = select(&cameras, &self.config.select)?;

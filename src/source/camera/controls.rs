@@ -6,31 +6,7 @@
 //! The frame rate becomes `FrameDurationLimits`; a camera without that control is paced by the
 //! capture loop instead (see [`Applied::frame_duration_limits`]).
 
-use serde::Deserialize;
-
-/// `exposure_mode`: how the AE algorithm splits exposure between time and gain.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ExposureMode {
-    Normal,
-    Short,
-    Long,
-    Custom,
-}
-
-/// `awb_mode`: the illuminant range the AWB algorithm searches.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum AwbMode {
-    Auto,
-    Incandescent,
-    Tungsten,
-    Fluorescent,
-    Indoor,
-    Daylight,
-    Cloudy,
-    Custom,
-}
+pub use crate::config::{AwbMode, ExposureMode};
 
 /// What [`apply`] managed to set.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -54,7 +30,7 @@ mod with_libcamera {
     use tracing::{debug, warn};
 
     use super::{frame_duration_us, Applied, AwbMode, ExposureMode};
-    use crate::source::camera::CameraConfig;
+    use crate::config::CameraConfig;
 
     /// Sets `config`'s controls in `list` where `offered` (the camera's control map) has them.
     pub fn apply(

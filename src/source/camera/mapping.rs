@@ -11,7 +11,7 @@
 use std::io;
 use std::os::fd::RawFd;
 
-use crate::encoder::{PixelFormat, Plane, RawFrame};
+use crate::pipeline::encoder::{PixelFormat, Plane, RawFrame};
 
 /// The negotiated picture: format, size and the row stride of the first plane (bytes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -246,7 +246,7 @@ mod tests {
         assert_eq!(f.planes[0].data.len(), stride * h);
         assert_eq!(f.planes[1].data[0], 77);
         assert_eq!((f.planes[0].stride, f.planes[1].stride), (8, 8));
-        let jpeg = crate::encoder::Encoder::new(Default::default())
+        let jpeg = crate::pipeline::encoder::Encoder::new(&Default::default())
             .unwrap()
             .encode(&f)
             .unwrap();
@@ -270,7 +270,7 @@ mod tests {
         // Separate planes are used as they are.
         let g = layout.raw_frame([&buf[..32], &buf[32..40], &buf[40..]], 3);
         assert_eq!(g.planes[2].data.len(), 8);
-        crate::encoder::Encoder::new(Default::default())
+        crate::pipeline::encoder::Encoder::new(&Default::default())
             .unwrap()
             .encode(&g)
             .unwrap();

@@ -11,7 +11,8 @@ use libcamera::pixel_format::PixelFormat as LcPixelFormat;
 use tracing::{info, warn};
 
 use super::mapping::{Layout, MappedBuffer, PlaneSpec};
-use super::{format_from_fourcc, libcamera_format, CameraConfig, CameraError, CameraSelector};
+use super::{format_from_fourcc, libcamera_format, CameraError};
+use crate::config::{CameraConfig, CameraSelector};
 
 /// The camera `selector` names, by index or id.
 pub fn select<'d>(

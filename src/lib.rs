@@ -28,7 +28,7 @@ pub mod app;
 pub mod cmd;
 pub mod config;
 pub mod http;
-
+pub mod http_client;
 pub mod logging;
 pub mod mjpeg;
 pub mod pipeline;

@@ -184,7 +184,7 @@ impl From<ProbeArgs> for ProbeOptions {
 
 /// Runs the probe and returns its figures (connection failures are counted, not returned).
 pub async fn probe(opts: ProbeOptions) -> Result<ProbeReport, ProbeError> {
-    let target = Target::parse(&opts.url)?;
+    let target = Target::parse(&opts.url).map_err(ClientError::Http)?;
     if !(1..=MAX_CLIENTS).contains(&opts.clients) || opts.stalled > MAX_CLIENTS {
         return Err(ProbeError::InvalidOptions(format!(
             "clients must be 1..={MAX_CLIENTS} and stalled at most {MAX_CLIENTS}"

@@ -25,6 +25,7 @@ use tracing::{info, warn};
 use super::jpeg_check::{JpegChecker, JpegError, JpegLimits};
 use super::{FrameSink, FrameSource, SourceError, StopFlag};
 use crate::config::RelayConfig;
+use crate::http_client::{ConnectOptions, Scheme};
 use crate::mjpeg::client::{self as mjpeg_client, ClientError, OpenOptions, Target};
 use crate::mjpeg::parser::{Limits, DEFAULT_MAX_HEADER_BYTES};
 use crate::util::error_chain;
@@ -85,14 +86,21 @@ pub struct RelaySource {
 impl RelaySource {
     pub fn new(stream_id: String, config: RelayConfig) -> Result<Self, RelayError> {
         let target = target(&config).map_err(RelayError::BadUrl)?;
+        if config.accept_invalid_certs && target.scheme() == Scheme::Https {
+            warn!(stream = %stream_id, url = %target.display_url(),
+                "accept_invalid_certs is ON: TLS certificates are NOT verified; anyone on the path can impersonate this camera");
+        }
         Ok(Self {
             stream_id,
             target,
             read_timeout: config.read_timeout,
             open: OpenOptions {
-                connect_timeout: config.connect_timeout,
+                connect: ConnectOptions {
+                    timeout: config.connect_timeout,
+                    recv_buffer_bytes: None,
+                    accept_invalid_certs: config.accept_invalid_certs,
+                },
                 max_read_buf_bytes: MAX_READ_BUF_BYTES,
-                recv_buffer_bytes: None,
                 limits: Limits {
                     max_part_bytes: config.max_frame_bytes,
                     max_header_bytes: DEFAULT_MAX_HEADER_BYTES,

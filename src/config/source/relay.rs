@@ -29,6 +29,9 @@ pub struct RelayConfig {
     /// Decode every frame completely before publishing (catches corrupt image data; costs a
     /// full decode per frame). Off: markers and header are checked.
     pub full_decode: bool,
+    /// Accept any TLS certificate of an `https://` upstream (self-signed cameras). Insecure:
+    /// logged loudly.
+    pub accept_invalid_certs: bool,
 }
 
 impl Default for RelayConfig {
@@ -41,6 +44,7 @@ impl Default for RelayConfig {
             connect_timeout: Duration::from_secs(5),
             read_timeout: Duration::from_secs(5),
             full_decode: false,
+            accept_invalid_certs: false,
         }
     }
 }

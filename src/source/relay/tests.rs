@@ -20,7 +20,7 @@ fn configured_credentials_override_the_url() {
 
 #[test]
 fn only_bad_settings_are_final() {
-    assert!(!RelayError::BadUrl(ClientError::Timeout("x")).is_retryable());
+    assert!(!RelayError::BadUrl(ClientError::ReadTimeout).is_retryable());
     let upstream = RelayError::Upstream {
         url: "http://cam/".into(),
         source: ClientError::NotMultipart {

@@ -1,8 +1,9 @@
 //! One snapshot request of the `http` source, and what makes its answer a frame.
 //!
-//! [`Fetcher`] owns a blocking `ureq` agent (rustls, bounded redirects, one total timeout per
-//! request covering connect, headers and body, a response-header cap) and turns one GET into a
-//! JPEG according to the validation mode: `valid_jpeg` decodes it completely, `convert` also
+//! [`Fetcher`] runs one GET at a time through the shared [`crate::http_client`] (https with
+//! rustls, bounded redirects, one total timeout per request covering connect, headers and body,
+//! a response-header cap) on a small current-thread runtime of its own, so the source's thread
+//! simply blocks on it, and turns the answer into a JPEG according to the validation mode: `valid_jpeg` decodes it completely, `convert` also
 //! accepts PNG/GIF/BMP/WebP and re-encodes them with our encoder, `non_empty` takes any
 //! non-empty `image/*` body as is, `none` takes any 2xx body. A body over the size cap is never
 //! read past the cap.
@@ -13,6 +14,7 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use crate::config::{EncoderConfig, Validate};
+use crate::http_client::{self, ConnectOptions, GetOptions, HttpClientError, Target};
 use crate::pipeline::encoder::{EncodeError, Encoder, PixelFormat, Plane, RawFrame};
 use crate::source::jpeg_check::{JpegChecker, JpegError, JpegLimits};
 
@@ -24,14 +26,10 @@ const MAX_CONVERT_ALLOC: u64 = 512 * 1024 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
-    #[error("request failed: {0}")]
-    Request(#[from] ureq::Error),
-    #[error("HTTP status {0}")]
-    Status(u16),
+    #[error("request failed: {}", crate::util::error_chain(.0))]
+    Request(#[from] HttpClientError),
     #[error("content type {0:?} is not an image")]
     ContentType(String),
-    #[error("response too large: over {max} bytes")]
-    TooLarge { max: usize },
     #[error("not a valid JPEG: {0}")]
     Jpeg(#[from] JpegError),
     #[error("cannot decode the picture: {0}")]
@@ -63,42 +61,57 @@ pub struct FetchSettings {
 }
 
 pub struct Fetcher {
-    agent: ureq::Agent,
+    target: Target,
+    options: GetOptions,
+    runtime: tokio::runtime::Runtime,
     settings: FetchSettings,
-    authorization: Option<String>,
     checker: JpegChecker,
     /// Only for `convert`.
     encoder: Option<Encoder>,
 }
 
+/// Why a [`Fetcher`] cannot be made.
+#[derive(Debug, thiserror::Error)]
+pub enum FetcherError {
+    #[error(transparent)]
+    Url(#[from] HttpClientError),
+    #[error(transparent)]
+    Encode(#[from] EncodeError),
+    #[error("cannot start the fetcher's runtime")]
+    Runtime(#[source] std::io::Error),
+}
+
 impl Fetcher {
-    pub fn new(settings: FetchSettings, encoder: EncoderConfig) -> Result<Self, EncodeError> {
-        let tls = ureq::tls::TlsConfig::builder()
-            .disable_verification(settings.accept_invalid_certs)
-            .build();
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .max_redirects(settings.max_redirects)
-            .redirect_auth_headers(ureq::config::RedirectAuthHeaders::SameHost)
-            .timeout_global(Some(settings.timeout))
-            .max_response_header_size(MAX_HEADER_BYTES)
-            .max_idle_connections(1)
-            .max_idle_connections_per_host(1)
-            .user_agent(concat!("streamserver/", env!("CARGO_PKG_VERSION")))
-            .accept("image/jpeg, image/*;q=0.9")
-            .tls_config(tls)
+    pub fn new(settings: FetchSettings, encoder: EncoderConfig) -> Result<Self, FetcherError> {
+        let mut target = Target::parse(&settings.url)?;
+        if let Some((user, password)) = &settings.basic_auth {
+            target = target.with_credentials(user, password);
+        }
+        let options = GetOptions {
+            connect: ConnectOptions {
+                timeout: settings.timeout,
+                recv_buffer_bytes: None,
+                accept_invalid_certs: settings.accept_invalid_certs,
+            },
+            total_timeout: settings.timeout,
+            max_redirects: settings.max_redirects,
+            max_body_bytes: settings.max_bytes,
+            max_head_bytes: MAX_HEADER_BYTES,
+            accept: "image/jpeg, image/*;q=0.9",
+            user_agent: concat!("streamserver/", env!("CARGO_PKG_VERSION")),
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
             .build()
-            .into();
+            .map_err(FetcherError::Runtime)?;
         let encoder = match settings.validate {
             Validate::Convert => Some(Encoder::new(&encoder)?),
             _ => None,
         };
         Ok(Self {
-            agent,
-            authorization: settings
-                .basic_auth
-                .as_ref()
-                .map(|(u, p)| format!("Basic {}", base64(format!("{u}:{p}").as_bytes()))),
+            target,
+            options,
+            runtime,
             checker: JpegChecker::new(JpegLimits {
                 max_bytes: settings.max_bytes,
                 full_decode: true,
@@ -110,41 +123,10 @@ impl Fetcher {
 
     /// One GET, bounded by the timeout; `Ok` is a frame ready to publish.
     pub fn fetch(&mut self) -> Result<Fetched, FetchError> {
-        let mut req = self.agent.get(&self.settings.url);
-        if let Some(auth) = &self.authorization {
-            req = req.header("Authorization", auth);
-        }
-        let mut resp = req.call()?;
-        let status = resp.status().as_u16();
-        if !(200..300).contains(&status) {
-            return Err(FetchError::Status(status));
-        }
-        let ctype = resp
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .map(|v| {
-                v.split(';')
-                    .next()
-                    .unwrap_or("")
-                    .trim()
-                    .to_ascii_lowercase()
-            });
-        let max = self.settings.max_bytes;
-        if resp.body().content_length().is_some_and(|n| n > max as u64) {
-            return Err(FetchError::TooLarge { max });
-        }
-        let body = match resp
-            .body_mut()
-            .with_config()
-            .limit(max as u64)
-            .read_to_vec()
-        {
-            Ok(b) => b,
-            Err(ureq::Error::BodyExceedsLimit(_)) => return Err(FetchError::TooLarge { max }),
-            Err(e) => return Err(e.into()),
-        };
-        self.accept(body, ctype.as_deref())
+        let got = self
+            .runtime
+            .block_on(http_client::get(&self.target, &self.options))?;
+        self.accept(got.body, got.content_type.as_deref())
     }
 
     /// Applies the validation mode to a response body.
@@ -229,28 +211,6 @@ fn fetched(body: Vec<u8>, width: u32, height: u32) -> Fetched {
         width,
         height,
     }
-}
-
-/// Standard base64 with padding (for the basic-auth header).
-fn base64(data: &[u8]) -> String {
-    const ABC: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
-    for chunk in data.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ABC[(n >> (18 - 6 * i)) as usize & 63] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }
 
 #[cfg(test)]

@@ -20,9 +20,8 @@ use tracing::{info, warn};
 use super::stale::{PlaceholderError, PlaceholderImage, StaleGuard};
 use super::{FrameSink, FrameSource, SourceError, StopFlag};
 use crate::config::{check_http_url, EncoderConfig, SnapshotPollConfig};
-use crate::pipeline::encoder::EncodeError;
 use crate::util::redact_url;
-use fetch::{FetchSettings, Fetcher};
+use fetch::{FetchSettings, Fetcher, FetcherError};
 
 /// A snapshot request within this window counts as demand (like a watching client).
 const DEMAND_WINDOW: Duration = Duration::from_secs(5);
@@ -41,13 +40,16 @@ pub enum SnapshotPollError {
     #[error(transparent)]
     Placeholder(#[from] PlaceholderError),
     #[error("http source: {0}")]
-    Encode(#[from] EncodeError),
+    Fetcher(#[from] FetcherError),
 }
 
 impl SnapshotPollError {
     /// Only a failing encoder set-up may heal; settings do not.
     pub fn is_retryable(&self) -> bool {
-        matches!(self, Self::Encode(_))
+        matches!(
+            self,
+            Self::Fetcher(FetcherError::Encode(_) | FetcherError::Runtime(_))
+        )
     }
 }
 

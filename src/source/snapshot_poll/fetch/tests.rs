@@ -1,5 +1,6 @@
 //! Tests of the snapshot fetcher's pieces that need no server: validation modes, conversion,
-//! base64. (Requests against misbehaving servers are in `tests/source_http.rs`.)
+//! the fetcher's set-up. (Requests against misbehaving servers are in
+//! `tests/source_snapshot_poll.rs`.)
 
 use super::*;
 use crate::pipeline::canvas::{Canvas, Yuv};
@@ -34,20 +35,6 @@ fn png(w: u32, h: u32) -> Vec<u8> {
     let mut out = Cursor::new(Vec::new());
     img.write_to(&mut out, image::ImageFormat::Png).unwrap();
     out.into_inner()
-}
-
-#[test]
-fn base64_matches_the_rfc_examples() {
-    for (plain, enc) in [
-        ("", ""),
-        ("f", "Zg=="),
-        ("fo", "Zm8="),
-        ("foo", "Zm9v"),
-        ("foobar", "Zm9vYmFy"),
-        ("martin:secret", "bWFydGluOnNlY3JldA=="),
-    ] {
-        assert_eq!(base64(plain.as_bytes()), enc);
-    }
 }
 
 #[test]

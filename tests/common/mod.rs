@@ -153,12 +153,18 @@ impl ServerProcess {
     /// Runs `streamserver <args> --listen 127.0.0.1:<free port>` in `dir` and waits until the
     /// port accepts connections (at most 10 s). Stderr goes to `dir/stderr.txt`.
     pub fn spawn(dir: &Path, args: &[&str]) -> Self {
+        Self::spawn_with_env(dir, args, &[])
+    }
+
+    /// [`spawn`](Self::spawn) with extra environment variables.
+    pub fn spawn_with_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Self {
         let port = free_port();
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
         let stderr_path = dir.join("stderr.txt");
         let child = Command::new(bin())
             .args(args)
             .args(["--listen", &addr.to_string()])
+            .envs(env.iter().copied())
             .current_dir(dir)
             .stdin(Stdio::null())
             .stdout(Stdio::null())

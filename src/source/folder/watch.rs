@@ -1,22 +1,22 @@
-//! A minimal inotify watch on one directory, for the folder source (Linux only, via `libc`).
+//! The inotify watch on the folder source's directory (the `inotify` crate).
 //!
 //! Only two events mean "a complete file is there": `IN_CLOSE_WRITE` (a writer closed it) and
 //! `IN_MOVED_TO` (it was renamed into the directory). Creation and modification events are not
 //! watched at all, so a half-written file is never announced. The descriptor is non-blocking;
-//! [`DirWatch::wait`] polls with a timeout so the caller can check its stop flag, and
+//! [`DirWatch::wait`] polls it with a timeout so the caller can check its stop flag, and
 //! [`DirWatch::drain`] reads everything queued, bounded by [`MAX_READS_PER_DRAIN`].
 
-use std::ffi::{CString, OsStr, OsString};
+use std::ffi::OsString;
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::os::unix::ffi::OsStrExt;
+use std::os::fd::AsRawFd;
 use std::path::Path;
 use std::time::Duration;
+
+use inotify::{EventMask, Inotify, WatchMask};
 
 /// Reads per [`DirWatch::drain`] call (each up to [`BUF_BYTES`]): bounds the time spent.
 const MAX_READS_PER_DRAIN: usize = 64;
 const BUF_BYTES: usize = 64 * 1024;
-const HEADER_BYTES: usize = std::mem::size_of::<libc::inotify_event>();
 
 /// One thing the watch saw.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,31 +30,24 @@ pub enum WatchEvent {
 }
 
 pub struct DirWatch {
-    fd: OwnedFd,
+    inotify: Inotify,
     buf: Vec<u8>,
 }
 
 impl DirWatch {
     /// Watches `dir` (which must exist) for complete files.
     pub fn new(dir: &Path) -> io::Result<Self> {
-        let raw = unsafe { libc::inotify_init1(libc::IN_NONBLOCK | libc::IN_CLOEXEC) };
-        if raw < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        let fd = unsafe { OwnedFd::from_raw_fd(raw) };
-        let path = CString::new(dir.as_os_str().as_bytes())
-            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "path contains NUL"))?;
-        let mask = libc::IN_CLOSE_WRITE
-            | libc::IN_MOVED_TO
-            | libc::IN_DELETE_SELF
-            | libc::IN_MOVE_SELF
-            | libc::IN_ONLYDIR;
-        let wd = unsafe { libc::inotify_add_watch(fd.as_raw_fd(), path.as_ptr(), mask) };
-        if wd < 0 {
-            return Err(io::Error::last_os_error());
-        }
+        let inotify = Inotify::init()?;
+        inotify.watches().add(
+            dir,
+            WatchMask::CLOSE_WRITE
+                | WatchMask::MOVED_TO
+                | WatchMask::DELETE_SELF
+                | WatchMask::MOVE_SELF
+                | WatchMask::ONLYDIR,
+        )?;
         Ok(Self {
-            fd,
+            inotify,
             buf: vec![0; BUF_BYTES],
         })
     }
@@ -62,11 +55,12 @@ impl DirWatch {
     /// Waits up to `timeout` for events; true when some are ready to [`drain`](Self::drain).
     pub fn wait(&self, timeout: Duration) -> io::Result<bool> {
         let mut pfd = libc::pollfd {
-            fd: self.fd.as_raw_fd(),
+            fd: self.inotify.as_raw_fd(),
             events: libc::POLLIN,
             revents: 0,
         };
-        let ms = timeout.as_millis().min(i32::MAX as u128) as i32;
+        let ms = libc::c_int::try_from(timeout.as_millis()).unwrap_or(libc::c_int::MAX);
+        // SAFETY: one valid pollfd for the duration of the call.
         let n = unsafe { libc::poll(&mut pfd, 1, ms) };
         if n < 0 {
             let err = io::Error::last_os_error();
@@ -83,91 +77,34 @@ impl DirWatch {
     /// read bound is reached; the rest stays queued for the next call).
     pub fn drain(&mut self, mut on_event: impl FnMut(WatchEvent)) -> io::Result<()> {
         for _ in 0..MAX_READS_PER_DRAIN {
-            let n = unsafe {
-                libc::read(
-                    self.fd.as_raw_fd(),
-                    self.buf.as_mut_ptr().cast(),
-                    self.buf.len(),
-                )
+            let events = match self.inotify.read_events(&mut self.buf) {
+                Ok(events) => events,
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+                Err(err) => return Err(err),
             };
-            if n < 0 {
-                let err = io::Error::last_os_error();
-                return match err.kind() {
-                    io::ErrorKind::WouldBlock => Ok(()),
-                    io::ErrorKind::Interrupted => continue,
-                    _ => Err(err),
-                };
+            for ev in events {
+                if ev.mask.contains(EventMask::Q_OVERFLOW) {
+                    on_event(WatchEvent::Overflow);
+                } else if ev
+                    .mask
+                    .intersects(EventMask::DELETE_SELF | EventMask::MOVE_SELF | EventMask::IGNORED)
+                {
+                    on_event(WatchEvent::DirGone);
+                } else if ev
+                    .mask
+                    .intersects(EventMask::CLOSE_WRITE | EventMask::MOVED_TO)
+                    && !ev.mask.contains(EventMask::ISDIR)
+                {
+                    if let Some(name) = ev.name.filter(|n| !n.is_empty()) {
+                        on_event(WatchEvent::Complete(name.to_owned()));
+                    }
+                }
             }
-            parse_events(&self.buf[..n as usize], &mut on_event);
         }
         Ok(())
     }
 }
 
-/// Decodes a buffer of `inotify_event` records (header + NUL-padded name).
-fn parse_events(mut buf: &[u8], on_event: &mut impl FnMut(WatchEvent)) {
-    while buf.len() >= HEADER_BYTES {
-        // SAFETY: at least HEADER_BYTES are there; read_unaligned copes with any alignment.
-        let ev: libc::inotify_event = unsafe { std::ptr::read_unaligned(buf.as_ptr().cast()) };
-        let end = (HEADER_BYTES + ev.len as usize).min(buf.len());
-        let name = &buf[HEADER_BYTES..end];
-        let name = &name[..name.iter().position(|&b| b == 0).unwrap_or(name.len())];
-        buf = &buf[end..];
-        if ev.mask & libc::IN_Q_OVERFLOW != 0 {
-            on_event(WatchEvent::Overflow);
-        } else if ev.mask & (libc::IN_DELETE_SELF | libc::IN_MOVE_SELF | libc::IN_IGNORED) != 0 {
-            on_event(WatchEvent::DirGone);
-        } else if ev.mask & (libc::IN_CLOSE_WRITE | libc::IN_MOVED_TO) != 0
-            && ev.mask & libc::IN_ISDIR == 0
-            && !name.is_empty()
-        {
-            on_event(WatchEvent::Complete(OsStr::from_bytes(name).to_owned()));
-        }
-    }
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::io::Write;
-
-    fn events(w: &mut DirWatch) -> Vec<WatchEvent> {
-        let mut out = Vec::new();
-        if w.wait(Duration::from_secs(2)).unwrap() {
-            w.drain(|e| out.push(e)).unwrap();
-        }
-        out
-    }
-
-    #[test]
-    fn reports_closed_and_renamed_files_but_not_open_ones() {
-        let dir = std::env::temp_dir().join(format!("inotify-test-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let mut w = DirWatch::new(&dir).unwrap();
-        assert!(!w.wait(Duration::from_millis(20)).unwrap());
-
-        let mut f = std::fs::File::create(dir.join("a.jpg")).unwrap();
-        f.write_all(b"half").unwrap();
-        assert!(
-            !w.wait(Duration::from_millis(50)).unwrap(),
-            "nothing while the file is still open"
-        );
-        drop(f);
-        assert_eq!(events(&mut w), vec![WatchEvent::Complete("a.jpg".into())]);
-
-        std::fs::write(dir.join(".tmp"), b"x").unwrap();
-        std::fs::rename(dir.join(".tmp"), dir.join("b.jpg")).unwrap();
-        let got = events(&mut w);
-        assert_eq!(
-            got,
-            vec![
-                WatchEvent::Complete(".tmp".into()),
-                WatchEvent::Complete("b.jpg".into())
-            ]
-        );
-
-        std::fs::remove_dir_all(&dir).unwrap();
-        assert!(events(&mut w).contains(&WatchEvent::DirGone));
-    }
-}
+mod tests;

@@ -1,7 +1,8 @@
 //! Idle mode: pausing while nobody wants frames, resuming for a snapshot or a client, and the
 //! wake-up latency with a test-pattern-like capture thread.
 
-use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::Arc;
 use std::thread::sleep;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -80,7 +81,7 @@ fn with_idle_mode_off_frames_are_encoded_without_demand() {
 }
 
 /// A test-pattern-like capture thread: draws 640×480 YUV420 frames at `fps` and offers them.
-fn fake_capture(sink: FrameSink, config: EncoderConfig, fps: u32, stop: crate::source::StopFlag) {
+fn fake_capture(sink: FrameSink, config: EncoderConfig, fps: u32, stop: Arc<AtomicBool>) {
     let mut pool = EncodePool::new("fake", config, sink).unwrap();
     let mut canvas = Canvas::new(640, 480);
     let interval = Duration::from_secs(1) / fps;
@@ -88,9 +89,10 @@ fn fake_capture(sink: FrameSink, config: EncoderConfig, fps: u32, stop: crate::s
         canvas.fill_rect(n % 600, 100, 40, 40, Yuv::WHITE);
         pool.offer(&canvas.raw_frame(PixelFormat::Yuv420), SystemTime::now())
             .unwrap();
-        if stop.sleep(interval) {
+        if stop.load(Relaxed) {
             break;
         }
+        sleep(interval);
     }
 }
 
@@ -104,7 +106,7 @@ fn after_idle_the_first_client_gets_a_frame_within_one_interval_plus_encode_time
         idle_after: Duration::from_millis(100),
         ..EncoderConfig::default()
     };
-    let stop = crate::source::StopFlag::new();
+    let stop = Arc::new(AtomicBool::new(false));
     let capture = {
         let (sink, stop) = (sink.clone(), stop.clone());
         std::thread::spawn(move || fake_capture(sink, config, fps, stop))
@@ -136,7 +138,7 @@ fn after_idle_the_first_client_gets_a_frame_within_one_interval_plus_encode_time
         let seq = rx.borrow().as_ref().unwrap().seq;
         (t0.elapsed(), seq)
     });
-    stop.raise();
+    stop.store(true, Relaxed);
     capture.join().unwrap();
     assert!(seq > before);
     // Slack for a loaded 2-core machine; a polled or windowed wake-up would be far slower.

@@ -32,15 +32,10 @@ fn interleaved_times_every_case() {
     ];
     let s = interleaved(&mut cases, Duration::from_millis(100));
     assert!(s[0].p50 >= Duration::from_millis(1));
-    // Each case is timed for at least the budget, however loaded the machine is; the cheap
-    // case fits many more calls into it.
-    for c in &s {
-        assert!(
-            c.mean * c.samples as u32 >= Duration::from_millis(99),
-            "{:?}",
-            c.samples
-        );
-    }
+    // The slow case is timed for at least the budget, however loaded the machine is; the
+    // cheap one fits many more calls into it (up to the sample cap).
+    let a_total = s[0].mean * s[0].samples as u32;
+    assert!(a_total >= Duration::from_millis(99), "{a_total:?}");
     assert!(s[1].samples > s[0].samples);
     drop(cases);
     assert!(counts[0] > 0 && counts[1] > 0);

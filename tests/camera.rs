@@ -216,9 +216,9 @@ async fn the_stream_shows_the_virtual_cameras_colour_bars() {
     for part in parts.iter().skip(1).step_by(10) {
         assert_colour_bars(&part.jpeg);
     }
-    let stats = &running.state.streams[0].stats;
-    assert_eq!(stats.status().state, SourceState::Running);
-    assert!(stats.status().description.starts_with("camera #0 640x480"));
+    let status = &running.state.streams[0].status;
+    assert_eq!(status.get().state, SourceState::Running);
+    assert!(status.get().description.starts_with("camera #0 640x480"));
     running.shutdown.trigger();
     running.wait().await.expect("clean shutdown");
 }
@@ -241,7 +241,7 @@ async fn idle_mode_stops_encoding_and_the_first_client_gets_a_fresh_frame_at_onc
         "still encoding while idle"
     );
     assert_eq!(
-        stats.status().state,
+        running.state.streams[0].status.get().state,
         SourceState::Running,
         "idle is not a stall"
     );
@@ -286,13 +286,13 @@ async fn the_supervisor_recovers_when_the_camera_hangs() {
 
     // The fault: the shim blocks the virtual camera's buffer mapping, so no request completes.
     // Restarts before the fault (e.g. the camera still busy from a previous test) don't count.
-    let before = handle.stats.status().restarts;
+    let before = handle.status.get().restarts;
     std::fs::write(&trigger, b"hang").unwrap();
     let deadline = Instant::now() + Duration::from_secs(15);
-    while handle.stats.status().restarts == before && Instant::now() < deadline {
+    while handle.status.get().restarts == before && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let down = handle.stats.status();
+    let down = handle.status.get();
     assert!(
         down.restarts > before,
         "no restart after the camera hung: {down:?}"
@@ -319,8 +319,8 @@ async fn the_supervisor_recovers_when_the_camera_hangs() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let live =
-        live.unwrap_or_else(|| panic!("no live frame after recovery: {:?}", handle.stats.status()));
-    assert_eq!(handle.stats.status().state, SourceState::Running);
+        live.unwrap_or_else(|| panic!("no live frame after recovery: {:?}", handle.status.get()));
+    assert_eq!(handle.status.get().state, SourceState::Running);
     assert_colour_bars(&live.jpeg);
     let parts = read_parts(running.addr, 5, Duration::from_secs(10)).await;
     assert_eq!(parts.len(), 5, "the stream flows again");

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install or upgrade streamserver as a systemd service (see docs/deploy.md).
+# Install or upgrade streamserver as a systemd service (README.md, "Deploy to a Pi").
 #
 # Run it as your normal user from a checkout of the repository: it builds as
 # you and uses sudo only for the steps that change the system. Running it
@@ -174,7 +174,7 @@ sudo apt-get install -y --no-install-recommends "${packages[@]}"
 
 if [[ -z "$binary" ]]; then
     command -v cargo >/dev/null ||
-        die "cargo not found: install Rust with rustup first (see docs/deploy.md), or pass --binary"
+        die "cargo not found: install Rust with rustup first (https://rustup.rs), or pass --binary"
     log "building the release binary (this takes a while on a Pi)"
     (cd "$SCRIPT_DIR" && cargo build --release --locked)
     target_dir=${CARGO_TARGET_DIR:-target}

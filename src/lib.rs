@@ -1,6 +1,6 @@
 //! streamserver: one latest JPEG per stream, handed to every HTTP client as fast as it can take it.
 //!
-//! The modules in data-flow order (each depends only on the ones below it):
+//! The modules in data-flow order (each depends only on modules listed after it):
 //!
 //! - [`cmd`]: the command line (`streamserver`, `check-config`, `probe`, `list-cameras`).
 //! - [`app`]: the one place that wires source → slot → http and shuts them down in order.
@@ -10,15 +10,15 @@
 //!   inside a restart budget, shows a placeholder while it is down; the source's state.
 //! - [`source`]: where frames come from, each on its own OS thread: `test_pattern`, `camera`
 //!   (libcamera), `folder`, `snapshot_poll` (`source = "http"`), `relay` (another MJPEG URL).
-//! - [`pipeline`]: encoder (libjpeg-turbo), encode pool, the latest-frame slot, demand, stats,
-//!   the sink sources publish into, canvas and placeholder pictures.
+//! - [`probe`]: an MJPEG client that measures a stream (also the benchmarks' load client).
 //! - [`mjpeg`]: the MJPEG wire format: what we write, the multipart parser, the MJPEG client.
 //! - [`http_client`]: the one HTTP client (hyper + rustls) of the `http` and `relay` sources and
 //!   the probe.
-//! - [`probe`]: an MJPEG client that measures a stream (also the benchmarks' load client).
-//! - [`config`]: the typed `config.toml`, the whole schema; errors name key and line.
+//! - [`pipeline`]: encoder (libjpeg-turbo), encode pool, the latest-frame slot, demand, stats,
+//!   the sink sources publish into, canvas and placeholder pictures.
 //! - [`logging`], [`shutdown`], [`systemd`]: rotating log files, the one shutdown signal,
 //!   `sd_notify` readiness and watchdog.
+//! - [`config`]: the typed `config.toml`, the whole schema; errors name key and line.
 //! - [`util`]: helpers several stages share (panic messages, error chains, URL redaction).
 //!
 //! Where things live: an endpoint → `http::routes`; a config key → `config` (its section's

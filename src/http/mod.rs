@@ -36,9 +36,10 @@ use crate::pipeline::slot::LatestFrame;
 use crate::pipeline::stats::StreamStats;
 use crate::shutdown::Shutdown;
 use crate::supervise::StatusBoard;
+use crate::systemd::vitals::{Heartbeat, BEAT_EVERY};
 
 /// Connections allowed beyond `max_clients` for snapshots, state polls and the viewer.
-const EXTRA_CONNECTIONS: usize = 64;
+pub const EXTRA_CONNECTIONS: usize = 64;
 
 #[derive(Debug, thiserror::Error)]
 pub enum HttpError {
@@ -100,16 +101,22 @@ impl HttpServer {
             .expect("a bound listener has an address")
     }
 
-    /// Serves until shutdown, then drains connections until the shutdown deadline.
-    pub async fn run(self) {
+    /// Serves until shutdown, then drains connections until the shutdown deadline. The accept
+    /// loop beats `heart` every second while it runs (the systemd watchdog checks it).
+    pub async fn run(self, heart: Heartbeat) {
         let state = self.state;
         let max_conns = state.config.max_clients + EXTRA_CONNECTIONS;
         let conn_permits = Arc::new(Semaphore::new(max_conns));
         let mut conns = JoinSet::new();
         info!(addr = %self.listener.local_addr().map(|a| a.to_string()).unwrap_or_default(), "listening");
+        let mut beat = tokio::time::interval(BEAT_EVERY);
         loop {
             let accepted = tokio::select! {
                 _ = state.shutdown.triggered() => break,
+                _ = beat.tick() => {
+                    heart.beat();
+                    continue;
+                }
                 accepted = self.listener.accept() => accepted,
                 Some(_) = conns.join_next(), if !conns.is_empty() => continue,
             };

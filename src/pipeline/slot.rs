@@ -87,20 +87,25 @@ impl LatestFrame {
     }
 
     /// Replaces the slot's frame. O(1): wakes the watchers, copies nothing.
+    /// Numbering and replacing happen in one step under the slot's lock, so frames never go
+    /// back in sequence whoever publishes (a source and its supervisor's placeholder may race).
     pub fn publish(&self, frame: NewFrame) -> Arc<Frame> {
-        let seq = self.next_seq.fetch_add(1, Ordering::Relaxed);
-        let frame = Arc::new(Frame {
-            jpeg: frame.jpeg,
-            seq,
-            captured_at: frame.captured_at,
-            published_at: Instant::now(),
-            width: frame.width,
-            height: frame.height,
-            kind: frame.kind,
-            part_head: std::sync::OnceLock::new(),
+        let mut published = None;
+        self.tx.send_modify(|slot| {
+            let frame = Arc::new(Frame {
+                jpeg: frame.jpeg,
+                seq: self.next_seq.fetch_add(1, Ordering::Relaxed),
+                captured_at: frame.captured_at,
+                published_at: Instant::now(),
+                width: frame.width,
+                height: frame.height,
+                kind: frame.kind,
+                part_head: std::sync::OnceLock::new(),
+            });
+            *slot = Some(frame.clone());
+            published = Some(frame);
         });
-        self.tx.send_replace(Some(frame.clone()));
-        frame
+        published.expect("send_modify runs its closure")
     }
 
     /// The newest frame, if any was published yet.

@@ -27,6 +27,7 @@ use crate::pipeline::sink::FrameSink;
 use crate::pipeline::slot::{FrameKind, NewFrame};
 use crate::shutdown::Shutdown;
 use crate::source::{self, FrameSource, SourceError, StopFlag};
+use crate::systemd::vitals::{Heartbeat, BEAT_EVERY};
 use crate::util::panic_message;
 
 /// How long a stopped source thread may take to exit before it is abandoned (a hung driver).
@@ -56,6 +57,8 @@ pub struct Supervisor {
     status: Arc<StatusBoard>,
     factory: Arc<SourceFactory>,
     shutdown: Shutdown,
+    /// Beaten at least every `BEAT_EVERY` while the supervisor runs, backoff included.
+    heart: Heartbeat,
 }
 
 impl Supervisor {
@@ -92,7 +95,14 @@ impl Supervisor {
             status,
             factory: Arc::new(factory),
             shutdown,
+            heart: Heartbeat::detached(),
         }
+    }
+
+    /// Reports this supervisor's progress to the watchdog through `heart`.
+    pub fn with_heartbeat(mut self, heart: Heartbeat) -> Self {
+        self.heart = heart;
+        self
     }
 
     /// Runs until shutdown (`Ok`) or until the restart budget is spent (`Err`).
@@ -137,9 +147,8 @@ impl Supervisor {
                     let restarts = status.get().restarts;
                     error!(stream = %self.stream_id, %err, restarts, backoff_ms = wait.as_millis() as u64, "source failed; restarting");
                     self.mark_down(SourceState::Restarting, &err.to_string());
-                    tokio::select! {
-                        _ = tokio::time::sleep(wait) => {}
-                        _ = self.shutdown.triggered() => break,
+                    if !self.backoff(wait).await {
+                        break;
                     }
                 }
             }
@@ -147,6 +156,23 @@ impl Supervisor {
         status.update(|s| s.state = SourceState::Stopped);
         info!(stream = %self.stream_id, "source stopped");
         Ok(())
+    }
+
+    /// Waits `wait` while beating the heart; false when shutdown came first.
+    async fn backoff(&self, wait: Duration) -> bool {
+        let until = tokio::time::Instant::now() + wait;
+        loop {
+            self.heart.beat();
+            let step = until.min(tokio::time::Instant::now() + BEAT_EVERY);
+            tokio::select! {
+                _ = tokio::time::sleep_until(step) => {
+                    if step >= until {
+                        return true;
+                    }
+                }
+                _ = self.shutdown.triggered() => return false,
+            }
+        }
     }
 
     /// One life of the source: start it on its thread, wait for an error, a stall or shutdown.
@@ -179,8 +205,7 @@ impl Supervisor {
 
         let mut last_progress = stats.progress.load(Relaxed);
         let mut last_change = Instant::now();
-        let tick = (self.config.stall_timeout / 4)
-            .clamp(Duration::from_millis(10), Duration::from_secs(1));
+        let tick = (self.config.stall_timeout / 4).clamp(Duration::from_millis(10), BEAT_EVERY);
         let mut thread_done = false;
         let outcome = loop {
             tokio::select! {
@@ -190,6 +215,7 @@ impl Supervisor {
                 }
                 _ = self.shutdown.triggered() => break Ok(()),
                 _ = tokio::time::sleep(tick) => {
+                    self.heart.beat();
                     let progress = stats.progress.load(Relaxed);
                     if progress != last_progress {
                         (last_progress, last_change) = (progress, Instant::now());

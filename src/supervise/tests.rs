@@ -323,3 +323,27 @@ async fn while_down_last_frame_keeps_the_last_good_frame_on_air() {
         .unwrap()
         .contains("upstream dropped"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_heart_beats_through_a_long_backoff() {
+    // Every start fails and waits 3 s: the watchdog must still hear from the supervisor.
+    let cfg = SupervisorConfig {
+        backoff_initial: Duration::from_secs(3),
+        backoff_max: Duration::from_secs(3),
+        restart_budget: 100,
+        ..config()
+    };
+    let (sup, _sink, _status, shutdown, starts) = harness(cfg, u32::MAX, false);
+    let mut vitals = crate::systemd::vitals::Vitals::new();
+    let sup = sup.with_heartbeat(vitals.register("supervisor"));
+    let task = tokio::spawn(sup.run());
+    let t0 = std::time::Instant::now();
+    while t0.elapsed() < Duration::from_millis(3500) {
+        let silent = vitals.silent(std::time::Instant::now(), Duration::from_millis(1500));
+        assert!(silent.is_none(), "silent during the backoff: {silent:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(starts.load(SeqCst) >= 2, "it retried after the backoff");
+    shutdown.trigger();
+    assert!(task.await.unwrap().is_ok());
+}

@@ -1,5 +1,6 @@
 //! `sd_notify`: tells systemd when the server is ready, what it is doing and that it is still
-//! alive (the `sd-notify` crate sends the datagrams).
+//! alive (the `sd-notify` crate sends the datagrams); [`vitals`]: the heartbeats of the loops the
+//! watchdog ping vouches for.
 //!
 //! The unit (`streamserver.service`) runs the server with `Type=notify`, `NotifyAccess=main` and
 //! `WatchdogSec=`. systemd passes `NOTIFY_SOCKET` (its datagram socket, `/run/systemd/notify` for
@@ -11,6 +12,8 @@
 //! errors are logged once and otherwise ignored: a notification must never take the server
 //! down. (The crate connects to path sockets only; systemd's own socket is one. An abstract
 //! `@name` socket, as some container managers use, fails and is logged once.)
+
+pub mod vitals;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;

@@ -10,6 +10,7 @@
 //! - [`controls`]: exposure mode, AWB mode, brightness, contrast, frame-duration limits.
 //! - [`timing`]: capture timestamps and sequence gaps, tolerating missing or garbage metadata.
 //! - [`mapping`]: maps a frame buffer's planes once for the life of a run.
+//! - [`protocol`]: the server ↔ camera helper protocol (every build; std, bytes, serde only).
 //! - `capture`: the capture loop on the source thread (newest frame wins, requests requeued).
 //! - `setup`: finding the camera and negotiating format, size, buffers and orientation.
 //! - `list`: `streamserver list-cameras`.
@@ -23,6 +24,7 @@ mod list;
 mod manager;
 #[cfg_attr(not(has_libcamera), allow(dead_code))]
 pub mod mapping;
+pub mod protocol;
 #[cfg(has_libcamera)]
 mod setup;
 #[cfg_attr(not(has_libcamera), allow(dead_code))]

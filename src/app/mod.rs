@@ -37,6 +37,8 @@ pub use limits::LimitError;
 pub enum AppError {
     #[error("stream {stream}")]
     Source { stream: String, source: SourceError },
+    #[error("cannot decide what the `source = \"auto\"` streams run")]
+    Auto(#[source] tokio::task::JoinError),
     #[error(transparent)]
     Limits(#[from] LimitError),
     #[error(transparent)]
@@ -59,7 +61,14 @@ pub struct Running {
 }
 
 /// Starts every stream and the HTTP server.
-pub async fn start(config: Config, shutdown: Shutdown) -> Result<Running, AppError> {
+pub async fn start(mut config: Config, shutdown: Shutdown) -> Result<Running, AppError> {
+    // `source = "auto"` asks the camera helper (a subprocess): off the async threads.
+    let streams = std::mem::take(&mut config.streams);
+    config.streams = tokio::task::spawn_blocking(move || {
+        streams.into_iter().map(source::resolve_auto).collect()
+    })
+    .await
+    .map_err(AppError::Auto)?;
     for stream in &config.streams {
         source::preflight(stream).map_err(|source| AppError::Source {
             stream: stream.id.to_string(),

@@ -15,7 +15,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::config::Config;
+use crate::config::{Config, SourceConfig};
 
 const DEFAULT_CONFIG: &str = "config.toml";
 
@@ -54,7 +54,8 @@ enum Command {
     CheckConfig,
     /// Measure an MJPEG stream: fps, sizes, sequence gaps, latency from X-Timestamp.
     Probe(crate::probe::ProbeArgs),
-    /// List the cameras libcamera sees: index, id, model, pixel formats and sizes.
+    /// List the cameras libcamera sees (through the camera helper): index, id, model, pixel
+    /// formats and sizes.
     ListCameras,
 }
 
@@ -83,7 +84,16 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             })
         }
         Some(Command::ListCameras) => {
-            print!("{}", crate::source::camera::list_cameras()?);
+            // The helper of the config's first camera stream, if one names it.
+            let (config, _) = load_config(cli.config.as_deref())?;
+            let helper = config.streams.iter().find_map(|s| match &s.source {
+                SourceConfig::Camera(c) | SourceConfig::Auto { camera: c, .. } => c.helper.clone(),
+                _ => None,
+            });
+            print!(
+                "{}",
+                crate::source::camera::list_cameras(helper.as_deref())?
+            );
             Ok(ExitCode::SUCCESS)
         }
         None => serve::run(cli),

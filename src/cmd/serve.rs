@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 
 use super::{load_config, Cli, CliSource};
-use crate::config::{CameraConfig, SourceConfig, SourceKind, StreamConfig, TestPatternConfig};
+use crate::config::{SourceConfig, StreamConfig};
 use crate::shutdown::Shutdown;
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -15,24 +15,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         config.server.listen = listen;
     }
     if let Some(source) = cli.source {
-        let (kind, default) = match source {
-            CliSource::Test => (
-                SourceKind::Test,
-                SourceConfig::Test(TestPatternConfig::default()),
-            ),
-            CliSource::Camera => (
-                SourceKind::Camera,
-                SourceConfig::Camera(CameraConfig::default()),
-            ),
-        };
-        let stream = match config.streams.iter().find(|s| s.source.kind() == kind) {
-            Some(s) => s.clone(),
-            None => StreamConfig {
-                source: default,
-                ..StreamConfig::test_pattern()
-            },
-        };
-        config.streams = vec![stream];
+        config.streams = vec![only(&config.streams, source)];
     }
     // Like check-config: a source missing from this build is one line on stderr, before logging.
     for stream in &config.streams {
@@ -69,5 +52,38 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             tracing::error!(error = format!("{err:#}"), "streamserver failed");
             Err(err)
         }
+    }
+}
+
+/// The one stream `--source test|camera` serves: the config's first stream of that kind (an
+/// `auto` stream counts as both, with its own settings), else one at the defaults.
+fn only(streams: &[StreamConfig], source: CliSource) -> StreamConfig {
+    let pick = |s: &StreamConfig| match (&s.source, source) {
+        (SourceConfig::Test(_), CliSource::Test) | (SourceConfig::Camera(_), CliSource::Camera) => {
+            Some(s.source.clone())
+        }
+        (SourceConfig::Auto { test, .. }, CliSource::Test) => {
+            Some(SourceConfig::Test(test.clone()))
+        }
+        (SourceConfig::Auto { camera, .. }, CliSource::Camera) => {
+            Some(SourceConfig::Camera(camera.clone()))
+        }
+        _ => None,
+    };
+    match streams
+        .iter()
+        .find_map(|s| pick(s).map(|source| (s, source)))
+    {
+        Some((s, source)) => StreamConfig {
+            source,
+            ..s.clone()
+        },
+        None => StreamConfig {
+            source: match source {
+                CliSource::Test => SourceConfig::Test(Default::default()),
+                CliSource::Camera => SourceConfig::Camera(Default::default()),
+            },
+            ..StreamConfig::test_pattern()
+        },
     }
 }

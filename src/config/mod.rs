@@ -51,11 +51,11 @@ pub struct Config {
 }
 
 fn default_streams() -> Vec<StreamConfig> {
-    vec![StreamConfig::test_pattern()]
+    vec![StreamConfig::auto()]
 }
 
 impl Default for Config {
-    /// Built-in defaults: one stream, `main`, on the test pattern.
+    /// Built-in defaults: one stream, `main`, on `source = "auto"`.
     fn default() -> Self {
         Config {
             server: ServerConfig::default(),

@@ -83,7 +83,19 @@ impl StreamConfig {
         Ok(())
     }
 
-    /// The built-in default stream: `main`, the test pattern at its defaults.
+    /// The built-in default stream: `main` on `source = "auto"` (the camera if there is one,
+    /// else the test pattern), every setting at its default.
+    pub fn auto() -> Self {
+        StreamConfig {
+            source: SourceConfig::Auto {
+                camera: Default::default(),
+                test: Default::default(),
+            },
+            ..Self::test_pattern()
+        }
+    }
+
+    /// `main` on the test pattern at its defaults.
     pub fn test_pattern() -> Self {
         StreamConfig {
             id: StreamId("main".into()),
@@ -96,7 +108,7 @@ impl StreamConfig {
 
 /// `[stream.encoder]`: JPEG settings of a stream that encodes raw frames (test pattern, camera,
 /// `convert`), and its encoding worker pool (`pipeline::encode_pool`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct EncoderConfig {
     pub quality: Quality,

@@ -20,6 +20,39 @@ pub fn render(
     width: u32,
     height: u32,
 ) -> Result<Bytes, EncodeError> {
+    render_lines(
+        stream_id,
+        "is down",
+        reason,
+        at,
+        "retrying...",
+        width,
+        height,
+    )
+}
+
+/// A notice on the stream instead of the "down" wording: `stream <id> <headline>`, the
+/// explanation, the time (e.g. a camera stream paused to free the camera).
+pub fn render_notice(
+    stream_id: &str,
+    headline: &str,
+    explanation: &str,
+    at: SystemTime,
+    width: u32,
+    height: u32,
+) -> Result<Bytes, EncodeError> {
+    render_lines(stream_id, headline, explanation, at, "", width, height)
+}
+
+fn render_lines(
+    stream_id: &str,
+    headline: &str,
+    reason: &str,
+    at: SystemTime,
+    footer: &str,
+    width: u32,
+    height: u32,
+) -> Result<Bytes, EncodeError> {
     let (w, h) = if width == 0 || height == 0 {
         (640, 480)
     } else {
@@ -29,11 +62,13 @@ pub fn render(
     canvas.fill_rect(0, 0, w, h, Yuv::GREY);
     let scale = (w / 400).clamp(1, 4);
     let cols = (w / (8 * scale)).saturating_sub(2).max(8);
-    let mut lines = vec![format!("stream {stream_id} is down"), String::new()];
+    let mut lines = vec![format!("stream {stream_id} {headline}"), String::new()];
     lines.extend(wrap(reason, cols));
     lines.push(String::new());
     lines.push(format!("since {}", utc(at)));
-    lines.push("retrying...".into());
+    if !footer.is_empty() {
+        lines.push(footer.into());
+    }
     let line_h = 12 * scale;
     let top = h.saturating_sub(lines.len() * line_h) / 2;
     for (i, line) in lines.iter().enumerate() {

@@ -66,6 +66,8 @@ pub struct StreamStats {
     pub height: AtomicU32,
     /// Idle mode: the source is alive but encodes nothing because nobody wants frames.
     pub idle: AtomicBool,
+    /// Paused on purpose (a camera's pause file): the source is released until resumed.
+    pub paused: AtomicBool,
 }
 
 impl StreamStats {
@@ -83,6 +85,7 @@ impl StreamStats {
             width: AtomicU32::new(0),
             height: AtomicU32::new(0),
             idle: AtomicBool::new(false),
+            paused: AtomicBool::new(false),
         }
     }
 

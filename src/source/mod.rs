@@ -117,7 +117,7 @@ pub trait FrameSource: Send {
 /// server starts, not a restart loop.
 pub fn preflight(stream: &StreamConfig) -> Result<(), SourceError> {
     match &stream.source {
-        SourceConfig::Test(_) => Ok(()),
+        SourceConfig::Auto { .. } | SourceConfig::Test(_) => Ok(()),
         SourceConfig::Camera(_) => camera::preflight(),
         SourceConfig::Folder(c) => Ok(folder::preflight(c)?),
         SourceConfig::SnapshotPoll(c) => Ok(snapshot_poll::preflight(c)?),
@@ -125,28 +125,28 @@ pub fn preflight(stream: &StreamConfig) -> Result<(), SourceError> {
     }
 }
 
+/// Decides what a `source = "auto"` stream runs (the camera if the helper finds one, else the
+/// test pattern) and logs why; other streams are returned unchanged. Blocking (it runs the
+/// camera helper's `list`): call it from a blocking context.
+pub fn resolve_auto(stream: StreamConfig) -> StreamConfig {
+    camera::auto::resolve(stream)
+}
+
 /// Builds a fresh source for one (re)start of `stream`. `attempt` counts starts from 0.
 pub fn build(stream: &StreamConfig, attempt: u32) -> Result<Box<dyn FrameSource>, SourceError> {
     preflight(stream)?;
     let id = stream.id.to_string();
     Ok(match &stream.source {
+        // The app resolves `auto` at start; resolving here too keeps `build` total.
+        SourceConfig::Auto { .. } => return build(&resolve_auto(stream.clone()), attempt),
         SourceConfig::Test(c) => Box::new(test_pattern::TestPattern::new(
             id,
             c.clone(),
             stream.encoder,
             attempt,
         )?),
-        #[cfg(has_libcamera)]
         SourceConfig::Camera(c) => {
             Box::new(camera::CameraSource::new(id, c.clone(), stream.encoder))
-        }
-        // Without libcamera, `preflight` above has already refused the camera.
-        #[cfg(not(has_libcamera))]
-        SourceConfig::Camera(_) => {
-            return Err(SourceError::Unavailable {
-                kind: "camera",
-                reason: camera::UNAVAILABLE_REASON.into(),
-            })
         }
         SourceConfig::Folder(c) => Box::new(folder::FolderSource::new(id, c.clone())?),
         SourceConfig::SnapshotPoll(c) => Box::new(snapshot_poll::SnapshotPollSource::new(

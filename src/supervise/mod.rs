@@ -22,7 +22,7 @@ use tracing::{error, info, warn};
 pub use policy::{Decision, RestartPolicy};
 pub use state::{SourceState, SourceStatus, StatusBoard};
 
-use crate::config::{StreamConfig, SupervisorConfig, WhileDown};
+use crate::config::{SourceConfig, StreamConfig, SupervisorConfig, WhileDown};
 use crate::pipeline::sink::FrameSink;
 use crate::pipeline::slot::{FrameKind, NewFrame};
 use crate::shutdown::Shutdown;
@@ -59,6 +59,10 @@ pub struct Supervisor {
     shutdown: Shutdown,
     /// Beaten at least every `BEAT_EVERY` while the supervisor runs, backoff included.
     heart: Heartbeat,
+    /// Never give up: restarting the process cannot help this source more than restarting
+    /// the source does (a camera: its helper process is what gets restarted). After the budget,
+    /// or on a lasting error, it retries every `backoff_max` while showing why.
+    keep_trying: bool,
 }
 
 impl Supervisor {
@@ -78,6 +82,7 @@ impl Supervisor {
             factory,
             shutdown,
         )
+        .keep_trying(matches!(stream.source, SourceConfig::Camera(_)))
     }
 
     pub fn with_factory(
@@ -96,7 +101,14 @@ impl Supervisor {
             factory: Arc::new(factory),
             shutdown,
             heart: Heartbeat::detached(),
+            keep_trying: false,
         }
+    }
+
+    /// Whether this supervisor keeps retrying instead of giving up (see `keep_trying`).
+    pub fn keep_trying(mut self, keep_trying: bool) -> Self {
+        self.keep_trying = keep_trying;
+        self
     }
 
     /// Reports this supervisor's progress to the watchdog through `heart`.
@@ -120,6 +132,17 @@ impl Supervisor {
             attempt = attempt.saturating_add(1);
             let err = match result {
                 Ok(()) => break, // stopped for shutdown
+                Err(err) if !err.is_retryable() && self.keep_trying => {
+                    // Nothing to gain from ending the process: keep showing why, retry slowly
+                    // (the cause may be fixed meanwhile, e.g. a matching helper installed).
+                    error!(stream = %self.stream_id, %err, retry_s = self.config.backoff_max.as_secs(), "source cannot run; retrying slowly");
+                    status.update(|s| s.restarts += 1);
+                    self.mark_down(SourceState::Restarting, &err.to_string());
+                    if !self.backoff(self.config.backoff_max).await {
+                        break;
+                    }
+                    continue;
+                }
                 Err(err) if !err.is_retryable() => {
                     error!(stream = %self.stream_id, %err, "source cannot run; giving up");
                     self.mark_down(SourceState::Failed, &err.to_string());
@@ -130,7 +153,13 @@ impl Supervisor {
                 }
                 Err(err) => err,
             };
-            match policy.on_failure(Instant::now(), started.elapsed()) {
+            let decision = match policy.on_failure(Instant::now(), started.elapsed()) {
+                Decision::GiveUp if self.keep_trying => {
+                    Decision::RestartAfter(self.config.backoff_max)
+                }
+                decision => decision,
+            };
+            match decision {
                 Decision::GiveUp => {
                     let restarts = policy.restarts_in_window();
                     error!(stream = %self.stream_id, %err, restarts, "restart budget spent; giving up");

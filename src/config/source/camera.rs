@@ -3,14 +3,15 @@
 //! Parsed in every build (with or without libcamera), so a config file is valid everywhere;
 //! ranges are checked while parsing so an error names its key and line.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
-use serde::{Deserialize, Deserializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::super::values::PixelFormat;
 
 /// Which camera to open: its index in `list-cameras` order, or its libcamera id.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(untagged)]
 pub enum CameraSelector {
     Index(usize),
@@ -34,6 +35,15 @@ pub enum Rotation {
     R180,
 }
 
+impl Serialize for Rotation {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_i64(match self {
+            Self::R0 => 0,
+            Self::R180 => 180,
+        })
+    }
+}
+
 impl<'de> Deserialize<'de> for Rotation {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         match i64::deserialize(d)? {
@@ -55,7 +65,7 @@ pub struct Orientation {
 }
 
 /// `[stream.camera]`: which camera and how to capture from it.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct CameraConfig {
     /// Camera index (in `list-cameras` order) or libcamera id.
@@ -84,9 +94,32 @@ pub struct CameraConfig {
     /// 0.0..=32.0 (1 = normal).
     #[serde(deserialize_with = "de_contrast")]
     pub contrast: Option<f32>,
-    /// No completed frame for this long while requests are queued is a camera failure.
+    /// No frame (or sign of life) from the camera helper for this long means a hung camera:
+    /// the helper is killed and a new one started.
     #[serde(with = "humantime_serde")]
     pub frame_timeout: Duration,
+    /// Time the camera helper has to start the camera (hello and first answer).
+    #[serde(with = "humantime_serde")]
+    pub start_timeout: Duration,
+    /// The `streamserver-camera` binary (unset: next to `streamserver`, else on `PATH`).
+    pub helper: Option<PathBuf>,
+    /// While this file exists the camera is released (the helper stops) so another program can
+    /// use it; capture resumes when it is removed. Unset: no pause file.
+    pub pause_file: Option<PathBuf>,
+    /// What clients see while paused: `placeholder` (a frame saying so) or `last_frame`.
+    pub while_paused: WhilePaused,
+    /// A frame larger than this (bytes) from the helper is a protocol error.
+    #[serde(deserialize_with = "de_max_frame_bytes")]
+    pub max_frame_bytes: usize,
+}
+
+/// `while_paused`: what a paused camera stream shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WhilePaused {
+    #[default]
+    Placeholder,
+    LastFrame,
 }
 
 impl Default for CameraConfig {
@@ -106,6 +139,11 @@ impl Default for CameraConfig {
             brightness: None,
             contrast: None,
             frame_timeout: Duration::from_secs(2),
+            start_timeout: Duration::from_secs(15),
+            helper: None,
+            pause_file: None,
+            while_paused: WhilePaused::Placeholder,
+            max_frame_bytes: 16 * 1024 * 1024,
         }
     }
 }
@@ -170,12 +208,16 @@ fn de_brightness<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f32>, D::Erro
     in_range(d, "brightness", -1.0, 1.0).map(|v| Some(v as f32))
 }
 
+fn de_max_frame_bytes<'de, D: Deserializer<'de>>(d: D) -> Result<usize, D::Error> {
+    in_range(d, "max_frame_bytes", 1024.0, 256.0 * 1024.0 * 1024.0).map(|v| v as usize)
+}
+
 fn de_contrast<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f32>, D::Error> {
     in_range(d, "contrast", 0.0, 32.0).map(|v| Some(v as f32))
 }
 
 /// `exposure_mode`: how the AE algorithm splits exposure between time and gain.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ExposureMode {
     Normal,
@@ -185,7 +227,7 @@ pub enum ExposureMode {
 }
 
 /// `awb_mode`: the illuminant range the AWB algorithm searches.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum AwbMode {
     Auto,

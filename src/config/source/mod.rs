@@ -5,6 +5,8 @@
 //! [`SourceConfig`] is the one tagged enum the rest of the program sees: a source takes its own
 //! variant's type and nothing else from the config. The file format keeps the kind and the table
 //! apart (`source = "folder"` plus `[stream.folder]`); [`SourceConfig::from_tables`] joins them.
+//! `source = "auto"` keeps both the camera's and the test pattern's tables until the server
+//! decides at start which one it can run.
 
 mod camera;
 mod folder;
@@ -14,7 +16,9 @@ mod test_pattern;
 
 use serde::Deserialize;
 
-pub use camera::{AwbMode, CameraConfig, CameraSelector, ExposureMode, Orientation, Rotation};
+pub use camera::{
+    AwbMode, CameraConfig, CameraSelector, ExposureMode, Orientation, Rotation, WhilePaused,
+};
 pub use folder::FolderConfig;
 pub use relay::RelayConfig;
 pub use snapshot_poll::{SnapshotPollConfig, Validate};
@@ -24,6 +28,8 @@ pub use test_pattern::TestPatternConfig;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SourceKind {
+    /// A camera where the camera helper finds one, else the test pattern (decided at start).
+    Auto,
     Test,
     Camera,
     Folder,
@@ -37,6 +43,7 @@ impl SourceKind {
     /// The name used in the config file, logs and `/api/state`.
     pub fn name(self) -> &'static str {
         match self {
+            Self::Auto => "auto",
             Self::Test => "test",
             Self::Camera => "camera",
             Self::Folder => "folder",
@@ -49,6 +56,11 @@ impl SourceKind {
 /// A stream's source with its settings.
 #[derive(Debug, Clone)]
 pub enum SourceConfig {
+    /// Resolved at start into `Camera` or `Test` (see `source::resolve_auto`).
+    Auto {
+        camera: CameraConfig,
+        test: TestPatternConfig,
+    },
     Test(TestPatternConfig),
     Camera(CameraConfig),
     Folder(FolderConfig),
@@ -74,6 +86,10 @@ impl SourceConfig {
             format!("source = \"{table}\" needs a [stream.{table}] table with `{key}`")
         };
         Ok(match kind {
+            SourceKind::Auto => Self::Auto {
+                camera: t.camera.unwrap_or_default(),
+                test: t.test.unwrap_or_default(),
+            },
             SourceKind::Test => Self::Test(t.test.unwrap_or_default()),
             SourceKind::Camera => Self::Camera(t.camera.unwrap_or_default()),
             SourceKind::Folder => Self::Folder(t.folder.ok_or_else(|| needs("folder", "path"))?),
@@ -86,6 +102,7 @@ impl SourceConfig {
 
     pub fn kind(&self) -> SourceKind {
         match self {
+            Self::Auto { .. } => SourceKind::Auto,
             Self::Test(_) => SourceKind::Test,
             Self::Camera(_) => SourceKind::Camera,
             Self::Folder(_) => SourceKind::Folder,
@@ -98,7 +115,7 @@ impl SourceConfig {
     /// e.g. `("folder.path", "is required…")`.
     pub fn validate(&self) -> Result<(), (String, String)> {
         let (table, checked) = match self {
-            Self::Test(_) | Self::Camera(_) => return Ok(()),
+            Self::Auto { .. } | Self::Test(_) | Self::Camera(_) => return Ok(()),
             Self::Folder(c) => ("folder", c.validate()),
             Self::SnapshotPoll(c) => ("http", c.validate()),
             Self::Relay(c) => ("relay", c.validate()),

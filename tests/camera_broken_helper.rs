@@ -37,17 +37,18 @@ async fn broken_camera_says(helper: PathBuf) -> String {
     let running = start(cfg).await;
     let addr = running.addr;
     let t0 = Instant::now();
+    // The error and the placeholder saying it (published right after).
     let error = loop {
         let state = get(addr, "/api/state").await.json();
-        if let Some(e) = state["streams"][1]["last_error"].as_str() {
+        let shown = running.state.streams[1].slot.latest();
+        if let (Some(e), Some(f)) = (state["streams"][1]["last_error"].as_str(), shown) {
+            assert_eq!(f.kind, FrameKind::Placeholder);
             break e.to_string();
         }
         assert!(t0.elapsed() < Duration::from_secs(10), "no error: {state}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     assert_eq!(get(addr, "/health").await.head.status, 503);
-    let down = running.state.streams[1].slot.latest().expect("a frame");
-    assert_eq!(down.kind, FrameKind::Placeholder);
     // The other stream is unaffected.
     let mut main = MjpegClient::open(addr, "/stream.mjpg", false).await;
     let parts = main.parts_for(Duration::from_millis(700)).await;

@@ -24,6 +24,7 @@
 //! - [`bench`]: the `streamserver-bench` measurements (encode, fan-out) behind `BENCHMARKS.md`.
 
 pub mod app;
+pub mod auth;
 pub mod bench;
 pub mod canvas;
 pub mod config;

@@ -6,6 +6,8 @@
 //! - [`app`]: the one place that wires source → slot → http and shuts them down in order.
 //! - [`http`]: the hyper server: routes, MJPEG stream bodies, snapshots, viewer, health,
 //!   `/api/state`, `/metrics`, socket tuning for slow clients.
+//! - [`auth`]: who may watch, read the status or control a camera: users, passwords (argon2id),
+//!   tokens, address ranges, failed-login throttling.
 //! - [`supervise`]: starts a stream's source on its thread, restarts it with capped backoff
 //!   inside a restart budget, shows a placeholder while it is down; the source's state.
 //! - [`source`]: where frames come from, each on its own OS thread: `test_pattern`, `camera`
@@ -25,6 +27,7 @@
 //! file); a source → `source::<name>`.
 
 pub mod app;
+pub mod auth;
 pub mod cmd;
 pub mod config;
 pub mod http;

@@ -1,5 +1,10 @@
 //! Small helpers several stages share: a panic's message, an error with its causes on one line,
-//! and URLs with their credentials hidden for logs and `/api/state`.
+//! and ([`redact`]) URLs and request targets with their credentials hidden for logs and
+//! `/api/state`.
+
+pub mod redact;
+
+pub use redact::{redact_target, redact_url};
 
 /// The message of a caught panic (`&str` or `String` payloads), else "unknown panic".
 pub fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
@@ -20,18 +25,6 @@ pub fn error_chain(err: &dyn std::error::Error) -> String {
         source = e.source();
     }
     s
-}
-
-/// The URL without its password (`user:***@`), for logs and the status page.
-pub fn redact_url(url: &str) -> String {
-    match (url.find("://"), url.find('@')) {
-        (Some(s), Some(at)) if at > s && !url[s + 3..at].contains('/') => {
-            let userinfo = &url[s + 3..at];
-            let user = userinfo.split(':').next().unwrap_or("");
-            format!("{}{user}:***{}", &url[..s + 3], &url[at..])
-        }
-        _ => url.to_string(),
-    }
 }
 
 #[cfg(test)]

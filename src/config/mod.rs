@@ -11,12 +11,14 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 mod lines;
+mod overlay;
 mod server;
 mod source;
 mod stream;
 mod values;
 use lines::{find_key_line, line_of, source_table_line};
 
+pub use overlay::{OverlayConfig, OverlayPosition, MAX_OVERLAY_CHARS};
 pub use server::{LogLevel, LogRotation, LoggingConfig, ServerConfig};
 pub use source::*;
 pub use stream::{EncoderConfig, StreamConfig, SupervisorConfig, WhileDown, MAX_ENCODE_WORKERS};

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use super::overlay::OverlayConfig;
 use super::source::{
     CameraConfig, FolderConfig, RelayConfig, SnapshotPollConfig, SourceConfig, SourceKind,
     SourceTables, TestPatternConfig,
@@ -23,6 +24,8 @@ pub struct StreamConfig {
     /// Which source feeds the stream, with that source's settings.
     pub source: SourceConfig,
     pub encoder: EncoderConfig,
+    /// Text drawn into the picture before encoding (camera and test pattern).
+    pub overlay: OverlayConfig,
     pub supervisor: SupervisorConfig,
 }
 
@@ -40,6 +43,8 @@ struct RawStream {
     relay: Option<RelayConfig>,
     #[serde(default)]
     encoder: EncoderConfig,
+    #[serde(default)]
+    overlay: OverlayConfig,
     #[serde(default)]
     supervisor: SupervisorConfig,
 }
@@ -59,6 +64,7 @@ impl TryFrom<RawStream> for StreamConfig {
             id: raw.id,
             source: SourceConfig::from_tables(raw.source, tables)?,
             encoder: raw.encoder,
+            overlay: raw.overlay,
             supervisor: raw.supervisor,
         })
     }
@@ -101,6 +107,7 @@ impl StreamConfig {
             id: StreamId("main".into()),
             source: SourceConfig::Test(TestPatternConfig::default()),
             encoder: EncoderConfig::default(),
+            overlay: OverlayConfig::default(),
             supervisor: SupervisorConfig::default(),
         }
     }

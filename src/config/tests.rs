@@ -101,3 +101,20 @@ fn unreadable_file_names_the_path() {
     let e = Config::load(Path::new("/nonexistent/streamserver.toml")).unwrap_err();
     assert!(e.to_string().contains("/nonexistent/streamserver.toml"));
 }
+
+#[test]
+fn overlay_settings_parse_and_bad_ones_name_their_key() {
+    let head = "[[stream]]\nid = \"a\"\nsource = \"test\"\n[stream.overlay]\n";
+    let c = parse(&format!(
+        "{head}text = \"%H:%M cam\"\nposition = \"bottom-right\"\nscale = 3\n"
+    ))
+    .unwrap();
+    assert_eq!(c.streams[0].overlay.text, "%H:%M cam");
+    assert_eq!(c.streams[0].overlay.position, OverlayPosition::BottomRight);
+    let e = err(&format!("{head}text = \"%Q\"\n"));
+    assert!(e.starts_with("test.toml:5: stream[0].overlay.text"), "{e}");
+    let e = err(&format!("{head}text = \"caf\u{e9}\"\n"));
+    assert!(e.contains("printable ASCII"), "{e}");
+    let e = err(&format!("{head}scale = 99\n"));
+    assert!(e.starts_with("test.toml:5: stream[0].overlay.scale"), "{e}");
+}

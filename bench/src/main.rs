@@ -12,6 +12,7 @@
 //! - [`fanout_report`]: the fan-out table and the verdicts on the targets.
 //! - [`proc`]: `/proc/PID` sampling and the fd limit.
 //! - [`workers`]: throughput per pixel format and worker count through the encode pool.
+//! - [`transform`]: overlay and quarter-turn costs next to the encode.
 //! - [`folder`]: the folder source's file-close → client-receive latency.
 //! - [`markdown`]: the machine description and section replacement in `BENCHMARKS.md`.
 
@@ -24,6 +25,7 @@ mod picture;
 mod proc;
 mod timing;
 mod tjbench;
+mod transform;
 mod workers;
 
 use std::path::PathBuf;
@@ -67,6 +69,12 @@ enum Command {
         /// JPEG quality 1-100.
         #[arg(long, default_value_t = 80)]
         quality: u8,
+    },
+    /// Overlay and quarter-turn costs next to the encode (1280×720, 1920×1080).
+    Transform {
+        /// Timed seconds per case (interleaved).
+        #[arg(long, default_value_t = 2.0)]
+        seconds: f64,
     },
     /// Fan-out: the release server under the probe load client; server CPU, RSS, latency.
     /// Without --clients, runs the suite of scenarios.
@@ -203,6 +211,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             ("fanout", fanout_report::render(&results))
         }
+        Command::Transform { seconds } => (
+            "transform",
+            transform::run(Duration::try_from_secs_f64(seconds).context("--seconds")?)?,
+        ),
         Command::Workers { seconds, quality } => ("workers", workers::run(seconds, quality)?),
         Command::Folder {
             clients,

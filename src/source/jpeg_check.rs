@@ -3,12 +3,16 @@
 //! A frame from outside is published only if it is one complete JPEG: not empty, not over the
 //! size cap, starting with SOI (`FF D8`), ending with EOI (`FF D9`, optionally followed by a
 //! little zero/whitespace padding some cameras append), with a header libjpeg-turbo can read
-//! and a picture size within [`MAX_PIXELS`]. Optionally the whole image is decoded too, which
-//! catches corrupt entropy data at the price of a full decode (a few ms for 720p). Everything is
-//! bounded: the decoder's scratch buffer is reused and the scan count of progressive files is
-//! capped, so a hostile file cannot make the check slow or large.
+//! and a picture size within [`MAX_PIXELS`]. The header of a plain JPEG (what cameras and
+//! encoders write) is read by a strict walk over its segments ([`header`]); any other header
+//! goes to libjpeg-turbo's reader, whose verdict counts. Optionally the whole image is decoded
+//! too, which catches corrupt entropy data at the price of a full decode (a few ms for 720p).
+//! Everything is bounded: the decoder's scratch buffer is reused and the scan count of
+//! progressive files is capped, so a hostile file cannot make the check slow or large.
 
 use turbojpeg::{Colorspace, Decompressor, Image, PixelFormat};
+
+mod header;
 
 /// Largest picture accepted (width × height): 64 megapixels, well above 8K.
 pub const MAX_PIXELS: u64 = 64 * 1024 * 1024;
@@ -54,9 +58,10 @@ pub enum JpegError {
 
 /// Checks JPEGs against [`JpegLimits`]; keeps its scratch buffer between calls.
 ///
-/// The decoder is fresh for every check: libjpeg-turbo answers a "tables-only" stream
+/// libjpeg-turbo's decoder is fresh for every file it reads: it answers a "tables-only" stream
 /// (`FF D8 … FF D9` without a frame header) with success and leaves the previous picture's
-/// size in place, so a reused decoder would pass such garbage as the last good picture.
+/// size in place, so a reused decoder would pass such garbage as the last good picture. Plain
+/// JPEGs checked by header only never reach it ([`header::plain_header`]).
 pub struct JpegChecker {
     limits: JpegLimits,
     scratch: Vec<u8>,
@@ -77,14 +82,17 @@ impl JpegChecker {
     /// Checks one JPEG; `Ok` carries its picture size.
     pub fn check(&mut self, data: &[u8]) -> Result<JpegInfo, JpegError> {
         check_markers(data, self.limits.max_bytes)?;
+        if !self.limits.full_decode {
+            if let Some(h) = header::plain_header(data) {
+                return sized(h.width, h.height);
+            }
+        }
         let dec = &mut new_decompressor()?;
         let header = dec
             .read_header(data)
             .map_err(|e| JpegError::Header(e.to_string()))?;
         let (width, height) = (header.width, header.height);
-        if width == 0 || height == 0 || (width as u64) * (height as u64) > MAX_PIXELS {
-            return Err(JpegError::BadSize { width, height });
-        }
+        let info = sized(width, height)?;
         if self.limits.full_decode {
             // Grayscale output decodes every component's data but skips colour conversion and
             // chroma upsampling; it works for every colour space except CMYK/YCCK (and, unlike
@@ -111,11 +119,19 @@ impl JpegChecker {
                 self.scratch = Vec::new();
             }
         }
-        Ok(JpegInfo {
-            width: width as u32,
-            height: height as u32,
-        })
+        Ok(info)
     }
+}
+
+/// The picture size, if within [`MAX_PIXELS`] and not empty.
+fn sized(width: usize, height: usize) -> Result<JpegInfo, JpegError> {
+    if width == 0 || height == 0 || (width as u64) * (height as u64) > MAX_PIXELS {
+        return Err(JpegError::BadSize { width, height });
+    }
+    Ok(JpegInfo {
+        width: width as u32,
+        height: height as u32,
+    })
 }
 
 /// One-shot check (builds a decoder each call; sources keep a [`JpegChecker`]).

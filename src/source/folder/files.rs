@@ -64,8 +64,12 @@ pub struct FrameFile {
 }
 
 /// Reads a whole frame file, refusing anything over `max_bytes` without reading it all.
+///
+/// One `read` normally takes it all: it asks for one byte more than the size the file had when
+/// opened, and a regular file's read comes back short only at its end. A file that grew in the
+/// meantime is read on, up to the cap.
 pub fn read_frame(path: &Path, max_bytes: usize) -> Result<FrameFile, ReadError> {
-    let file = File::open(path).map_err(|e| match e.kind() {
+    let mut file = File::open(path).map_err(|e| match e.kind() {
         io::ErrorKind::NotFound => ReadError::Vanished,
         _ => ReadError::Io(e),
     })?;
@@ -79,8 +83,27 @@ pub fn read_frame(path: &Path, max_bytes: usize) -> Result<FrameFile, ReadError>
             max: max_bytes,
         });
     }
-    let mut data = Vec::with_capacity(meta.len() as usize + 1);
-    file.take(max_bytes as u64 + 1).read_to_end(&mut data)?;
+    let (size, cap) = (meta.len() as usize, max_bytes.saturating_add(1));
+    let mut data = vec![0; size.saturating_add(1).min(cap)];
+    let mut filled = 0;
+    loop {
+        match file.read(&mut data[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e.into()),
+        }
+        if filled == size {
+            break; // a read that asked for more came back with the whole file
+        }
+        if filled == data.len() {
+            if data.len() >= cap {
+                break;
+            }
+            data.resize(data.len().saturating_mul(2).min(cap), 0);
+        }
+    }
+    data.truncate(filled);
     if data.len() > max_bytes {
         return Err(ReadError::TooLarge {
             len: data.len() as u64,

@@ -6,6 +6,7 @@
 //! - [`status`]: the JSON state, health and Prometheus text.
 //! - [`responses`]: text/JSON/HTML/JPEG responses and their headers.
 //! - [`conn`]: socket options that keep slow clients current, and the write timeout.
+//! - [`wakeups`]: which of the things a connection waits on woke it (poll only those).
 //!
 //! [`HttpServer::run`] accepts connections until shutdown, then lets open connections finish
 //! (stream bodies end at once) until the hard deadline, and aborts what is left.
@@ -16,7 +17,9 @@ pub mod routes;
 pub mod snapshot;
 pub mod status;
 pub mod stream_body;
+pub mod wakeups;
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
@@ -134,13 +137,10 @@ impl HttpServer {
                 continue;
             };
             let state = state.clone();
-            conns.spawn(
-                async move {
-                    serve_connection(stream, state).await;
-                    drop(permit);
-                }
-                .instrument(info_span!("client", %peer)),
-            );
+            conns.spawn(async move {
+                serve_connection(stream, state, peer).await;
+                drop(permit);
+            });
         }
         drop(self.listener);
         let deadline = state.config.shutdown_timeout;
@@ -162,18 +162,26 @@ impl HttpServer {
     }
 }
 
-async fn serve_connection(stream: TcpStream, state: Arc<AppState>) {
+/// Serves one connection until it ends; when shutdown starts, lets it finish gracefully.
+///
+/// The client's span is entered while a request is handled and named by the connection's own
+/// events, not around every poll: a stream client's connection is polled ~30 times a second.
+/// Likewise the shutdown signal is polled only when it woke the task ([`wakeups`]).
+async fn serve_connection(stream: TcpStream, state: Arc<AppState>, peer: SocketAddr) {
+    let span = info_span!("client", %peer);
     let cfg = &state.config;
     if let Err(err) = conn::tune_socket(&stream, cfg.send_buffer_bytes, cfg.notsent_lowat_bytes) {
-        warn!(%err, "cannot set socket options");
+        warn!(parent: &span, %err, "cannot set socket options");
     }
     let socket = conn::ClientSocket(std::os::fd::AsRawFd::as_raw_fd(&stream));
     let io = TokioIo::new(conn::TimeoutStream::new(stream, cfg.write_timeout));
     let svc_state = state.clone();
+    let svc_span = span.clone();
     let service = service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
         req.extensions_mut().insert(socket);
         let state = svc_state.clone();
         async move { Ok::<_, std::convert::Infallible>(routes::handle(req, &state).await) }
+            .instrument(svc_span.clone())
     });
     let conn = http1::Builder::new()
         .timer(TokioTimer::new())
@@ -182,13 +190,31 @@ async fn serve_connection(stream: TcpStream, state: Arc<AppState>) {
         // this one has gone to the kernel. The read side doubles as the request head limit.
         .max_buf_size(cfg.max_header_bytes.max(8192))
         .serve_connection(io, service);
-    tokio::pin!(conn);
-    tokio::select! {
-        res = conn.as_mut() => if let Err(err) = res { debug!(%err, "connection ended") },
-        _ = state.shutdown.triggered() => {
+    let (conn_source, shutdown_source) = (0, 1);
+    let mut conn = std::pin::pin!(conn);
+    let mut shutdown = std::pin::pin!(state.shutdown.triggered());
+    let mut wakeups = wakeups::Wakeups::new(2);
+    let mut draining = false;
+    let ended = std::future::poll_fn(|cx| {
+        let woken = wakeups.take(cx);
+        if !draining
+            && woken.has(shutdown_source)
+            && shutdown
+                .as_mut()
+                .poll(&mut wakeups.context(shutdown_source))
+                .is_ready()
+        {
             conn.as_mut().graceful_shutdown();
-            if let Err(err) = conn.await { debug!(%err, "connection ended during shutdown") }
+            draining = true;
+        } else if !woken.has(conn_source) {
+            return std::task::Poll::Pending;
         }
+        conn.as_mut().poll(&mut wakeups.context(conn_source))
+    })
+    .await;
+    if let Err(err) = ended {
+        let when = if draining { " during shutdown" } else { "" };
+        debug!(parent: &span, %err, "connection ended{when}");
     }
 }
 

@@ -129,7 +129,8 @@ in_root_unit_tests() { # ARCH CRATE_DIR TARGET_DIR build|run TIMEOUT CARGO-TEST-
         for a in "$@"; do [ "$a" = -- ] && break; args+=("$a"); done
         "${cargo[@]}" --no-run "${args[@]}"
     else
-        timeout --kill-after=10 "$limit" "${cargo[@]}" "$@" || rc=$?
+        # --no-fail-fast: every test binary runs, so all failures are reported at once.
+        timeout --kill-after=10 "$limit" "${cargo[@]}" --no-fail-fast "$@" || rc=$?
         [ $rc != 124 ] || echo "cross-check: unit tests did not finish within ${limit}s" >&2
         return $rc
     fi
@@ -301,7 +302,7 @@ step() { # step LABEL CMD...: runs CMD, records its wall-clock and CPU time
     echo "=== cross-check: $label"
     "$@" || rc=$?
     cpu_seconds
-    timings+=("$(printf '%-52s %5ss %5ss CPU  %s' "$label" $((SECONDS - t0)) $((CPU - c0)) \
+    timings+=("$(printf '%-62s %5ss %5ss CPU  %s' "$label" $((SECONDS - t0)) $((CPU - c0)) \
         "$([ $rc = 0 ] && echo ok || echo "FAILED ($rc)")")")
     return $rc
 }

@@ -445,14 +445,17 @@ set_camera_config() {
             for (i = 1; i <= n; i++) { k = lines[i]; sub(/[ \t]*=.*/, "", k); value[k] = lines[i] }
         }
         /^[ \t]*\[/ { section = $0; gsub(/[ \t]/, "", section); streams += (section == "[[stream]]") }
-        section == "[[stream]]" && streams == 1 && force == 1 && /^source[ \t]*=/ { print "source = \"camera\""; next }
+        section == "[[stream]]" && streams == 1 && force == 1 && /^source[ \t]*=/ { print "source = \"camera\""; forced = 1; next }
         section == "[stream.camera]" && streams == 1 && /^[a-z_]+[ \t]*=/ {
             k = $0; sub(/[ \t]*=.*/, "", k)
             if (k in value) { print value[k]; done[k] = 1; next }
         }
         { print }
-        END { for (k in value) if (!(k in done)) { print "config edit: no " k " in [stream.camera]" > "/dev/stderr"; exit 1 } }
-    ' "$1" >"$1.new"
+        END {
+            if (force == 1 && !forced) { print "config edit: no source = in the first [[stream]]" > "/dev/stderr"; exit 1 }
+            for (k in value) if (!(k in done)) { print "config edit: no " k " in [stream.camera]" > "/dev/stderr"; exit 1 }
+        }
+    ' "$1" >"$1.new" || die "cannot switch $1 to vimc's camera (see above)"
     mv "$1.new" "$1"
 }
 
@@ -466,7 +469,8 @@ make_seed() {
         while IFS= read -r -d '' f; do [ -f "$REPO/$f" ] && printf '%s\0' "$f"; done |
         tar -C "$REPO" --null -T - -cf - | tar -C "$seed/checkout" -xf -
     set_camera_config "$seed/checkout/config.toml"
-    grep -n -E '^(source|select|width|height|format|fps) ' "$seed/checkout/config.toml" | head -n 8
+    log "config.toml as installed in the guest: $(diff -U0 "$REPO/config.toml" "$seed/checkout/config.toml" |
+        grep '^+[^+]' | tr '\n' ' ')"
     # Two different frames for the folder source's producer.
     ffmpeg -v error -f lavfi -i testsrc=size=320x240:rate=1 -frames:v 1 "$seed/frames/a.jpg"
     ffmpeg -v error -f lavfi -i smptebars=size=320x240:rate=1 -frames:v 1 "$seed/frames/b.jpg"
@@ -555,7 +559,7 @@ boot_vm() {
 
 wait_for_ssh() { # wait_for_ssh LIMIT
     local t0=$SECONDS
-    until gssh_t 30 true 2>/dev/null; do
+    until gssh_t 10 true 2>/dev/null; do
         [ $((SECONDS - t0)) -lt "$1" ] || die "no ssh into the guest within ${1}s"
         kill -0 "$QEMU_PID" 2>/dev/null || die "qemu exited: $(tail -n 5 "$WORK/qemu.log")"
         sleep 2
@@ -718,7 +722,7 @@ process_crash() {
 
 new_boot_id() { # new_boot_id OLD: the guest answers with a boot id other than OLD
     local b
-    b=$(gssh_t 20 'cat /proc/sys/kernel/random/boot_id' 2>/dev/null) && [ -n "$b" ] && [ "$b" != "$1" ]
+    b=$(gssh_t 10 'cat /proc/sys/kernel/random/boot_id' 2>/dev/null) && [ -n "$b" ] && [ "$b" != "$1" ]
 }
 
 reboot_vm() {
@@ -730,6 +734,7 @@ reboot_vm() {
     wait_until 360 "the guest to come back with a new boot id" new_boot_id "$boot_id"
     ssh_master
     booted=$(now)
+    log "$(gssh 'systemd-analyze | head -n 1')"
     wait_until 120 "streamserver.service active after the reboot" service_active
     [ "$(service_prop NRestarts)" = 0 ] || die "the service needed restarts after the reboot"
     wait_until 90 "vimc's colour bars after the reboot" snapshot_is_vimc

@@ -197,6 +197,9 @@ gssh_in() { # gssh_in COMMAND: as gssh, with this script's stdin
 }
 ssh_master() { # one authenticated connection that the later commands share (TCG is slow at kex)
     # shellcheck disable=SC2046
+    timeout 10 ssh $(ssh_opts) -O check x >/dev/null 2>&1 && return 0
+    rm -f "$WORK/ssh-control"   # the socket of a master that died with the guest's reboot
+    # shellcheck disable=SC2046
     timeout 60 ssh $(ssh_opts) -M -N -f -o ControlPersist=yes pi@127.0.0.1 </dev/null >/dev/null 2>&1 || true
 }
 
@@ -588,6 +591,12 @@ check_service() {
     log "$props"
     [[ $props == *Type=notify* && $props == *SubState=running* && $props == *NRestarts=0* ]] ||
         die "unexpected service state: $props"
+    # LimitNOFILE= reached the process.
+    local nofile
+    nofile=$(gssh "sudo grep 'Max open files' /proc/$(service_prop MainPID)/limits" | awk '{ print $4 }')
+    log "open-file limit of the server: $nofile"
+    [ "$nofile" = "$(sed -n 's/^LimitNOFILE=//p' "$REPO/streamserver.service")" ] ||
+        die "the server's open-file limit is $nofile, not the unit's LimitNOFILE"
     # Type=notify: "Started" is logged only after READY=1, and the server logs it sent READY=1.
     journal=$(gssh 'sudo journalctl -u streamserver.service -b --no-pager -o cat')
     grep -q 'streamserver ready' <<<"$journal" || die "no 'streamserver ready' in the journal"
@@ -637,7 +646,7 @@ camera_unplug() {
     if [ "$(service_prop MainPID)" != "$pid" ]; then
         problems+=("the server process died when the camera went away ($(gssh \
             'sudo journalctl -u streamserver.service -b --no-pager -o cat -n 300' |
-            grep -E 'FATAL|Main process exited' | tail -n 2 | tr '\n' ' '))")
+            grep -E 'FATAL|Main process exited' | tail -n 2 | sed 's/\x1b\[[0-9;]*m//g' | tr '\n' ' '))")
     fi
     state=$(curl -s -m 10 "http://127.0.0.1:$HTTP_PORT/api/state" | python3 -c '
 import json, sys

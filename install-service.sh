@@ -14,6 +14,7 @@ readonly UNIT_DEST=/etc/systemd/system/$SERVICE
 readonly CONF_DIR=/etc/streamserver
 readonly CONF_DEST=$CONF_DIR/config.toml
 readonly LOG_DIR=/var/log/streamserver
+readonly STATE_DIR=/var/lib/streamserver
 readonly DEFAULT_PORT=8080
 
 # Needed to build on the Pi (turbojpeg builds libjpeg-turbo with cmake+nasm,
@@ -41,8 +42,9 @@ Installs streamserver as the systemd service $SERVICE, or upgrades it.
   - creates the system user '$SERVICE_USER' (group '$DEVICE_GROUP' for the camera),
   - installs $BIN_DEST, $UNIT_DEST,
     $CONF_DEST (from config.toml next to this script; an existing
-    config is never overwritten: the new default goes to config.toml.new)
-    and the log directory $LOG_DIR,
+    config is never overwritten: the new default goes to config.toml.new),
+    the log directory $LOG_DIR and the state directory $STATE_DIR
+    (writable by the service, e.g. for a folder source),
   - enables and starts the service (restarts it on an upgrade) and prints
     the stream URL.
 
@@ -204,8 +206,8 @@ else
 fi
 
 sudo install -d -m 0755 "$ROOT${BIN_DEST%/*}" "$ROOT${UNIT_DEST%/*}" "$ROOT$CONF_DIR"
-sudo install -d -m 0750 "$ROOT$LOG_DIR"
-sudo chown "$SERVICE_USER:$SERVICE_USER" "$ROOT$LOG_DIR"
+sudo install -d -m 0750 "$ROOT$LOG_DIR" "$ROOT$STATE_DIR"
+sudo chown "$SERVICE_USER:$SERVICE_USER" "$ROOT$LOG_DIR" "$ROOT$STATE_DIR"
 
 # ---- Config: install once, afterwards only offer the new default -----------
 
@@ -241,7 +243,10 @@ fi
 
 staged=$ROOT${BIN_DEST%/*}/.streamserver.new.$$
 sudo install -m 0755 "$binary" "$staged"
-if ! sudo "$staged" check-config --config "$ROOT$CONF_DEST"; then
+# As the service user, from /, as the service runs it: check-config creates a
+# missing folder-source directory, which must not end up owned by root, and a
+# path the service cannot use fails here rather than at the next start.
+if ! (cd / && sudo -u "$SERVICE_USER" "$staged" check-config --config "$ROOT$CONF_DEST"); then
     die "the new binary rejects $CONF_DEST (see above); fix it and run this again. Nothing was restarted."
 fi
 # rename(2) within one directory: the old binary stays intact until replaced.

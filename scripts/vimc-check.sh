@@ -40,6 +40,8 @@ fi
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 ROOTSH=$REPO/scripts/trixie-root.sh
+# shellcheck source=scripts/vimc-lib.sh
+. "$REPO/scripts/vimc-lib.sh"
 ROOT=$("$ROOTSH" path)
 PACKAGES=(libcamera-dev libcamera-ipa libcamera-tools libclang-dev pkg-config g++ cmake make nasm
           linux-image-amd64 linux-headers-amd64 linux-source-6.12 busybox-static udev kmod xz-utils)
@@ -80,15 +82,8 @@ prepare() {
 }
 
 build_vimc() {
-    # shellcheck disable=SC2016  # expanded by the shell in the root
-    in_root env KVER="$KVER" sh -ec '
-        rm -rf /tmp/vimc-build && mkdir -p /tmp/vimc-build && cd /tmp/vimc-build
-        tar -xJf /usr/src/linux-source-6.12.tar.xz --strip-components=4 \
-            linux-source-6.12/drivers/media/test-drivers/vimc
-        make -s -C "/usr/src/linux-headers-$KVER" M=/tmp/vimc-build/vimc CONFIG_VIDEO_VIMC=m -j2 modules
-        install -D -m 644 vimc/vimc.ko "/lib/modules/$KVER/updates/vimc.ko"
-        depmod -a "$KVER"
-        modinfo -F vermagic "/lib/modules/$KVER/updates/vimc.ko"'
+    vimc_build "$ROOTSH" "$KVER" "$ROOT/lib/modules/$KVER/updates/vimc.ko"
+    in_root depmod -a "$KVER"
 }
 
 build_streamserver() {
@@ -217,39 +212,6 @@ boot_guest() {
     [ -f "$ROOT$OUT/done" ] || { tail -n 60 "$WORK/guest.log"; die "the guest did not finish (log above)"; }
 }
 
-# Decodes a JPEG with ffmpeg and checks vimc's 75% colour bars along three rows, in order
-# (white, yellow, cyan, green, magenta, red, blue, black, cyclic).
-check_bars() { # check_bars JPEG
-    local size
-    size=$(ffprobe -v error -select_streams v:0 -show_entries stream=width,height -of csv=p=0 "$1")
-    ffmpeg -v error -i "$1" -f rawvideo -pix_fmt rgb24 - >"$WORK/frame.rgb"
-    python3 - "$WORK/frame.rgb" "$size" <<'PY'
-import sys
-data = open(sys.argv[1], "rb").read()
-w, h = (int(v) for v in sys.argv[2].split(","))
-order = [0b111, 0b110, 0b011, 0b010, 0b101, 0b100, 0b001, 0b000]
-names = {7: "white", 6: "yellow", 3: "cyan", 2: "green", 5: "magenta", 4: "red", 1: "blue", 0: "black"}
-def runs(y):
-    out = []
-    for x in range(w):
-        p = data[(y * w + x) * 3:(y * w + x) * 3 + 3]
-        bits = sum((1 << (2 - i)) for i, c in enumerate(p) if c > 100)
-        clear = all(c < 60 or c > 140 for c in p)
-        if out and out[-1][0] == bits:
-            out[-1][1] += 1
-        elif clear:
-            out.append([bits, 1])
-    return [b for b, n in out if n >= w // 32]
-rows = [runs(h * k // 4) for k in (1, 2, 3)]
-mid = rows[1]
-print("bars:", [names[b] for b in mid])
-assert len(set(mid)) >= 7, "fewer than 7 bar colours"
-for a, b in zip(mid, mid[1:]):
-    assert order[(order.index(a) + 1) % 8] == b, "bars out of order (R/B swapped?)"
-assert rows[0] == mid == rows[2], "bars are not vertical"
-PY
-}
-
 # libcamera's name for one of our formats (DRM naming: its RGB888 is our bgr888).
 libcamera_name() { case $1 in rgb888) echo BGR888 ;; bgr888) echo RGB888 ;; esac; }
 
@@ -280,7 +242,7 @@ verify() {
         parts=$(grep -a -c '^X-Frame-Seq:' "$o/$fmt.mjpg" || true)
         echo "$fmt: $parts stream parts in 5 s; snapshot $(wc -c <"$o/$fmt.jpg") bytes"
         [ "$parts" -ge 3 ] || die "$fmt: fewer than 3 stream parts"
-        check_bars "$o/$fmt.jpg" || die "$fmt: the snapshot does not show vimc's colour bars"
+        vimc_check_bars "$o/$fmt.jpg" "$WORK" || die "$fmt: the snapshot does not show vimc's colour bars"
         cp "$o/$fmt.jpg" "$REPO/target/vimc-$fmt.jpg"
         CAPTURED+=("$fmt")
     done

@@ -42,6 +42,9 @@ fn fresh_install_builds_installs_and_starts() {
     assert!(!h.at("/etc/streamserver/config.toml.new").exists());
     assert!(h.at("/var/log/streamserver").is_dir());
     assert_eq!(mode(&h.at("/var/log/streamserver")), 0o750);
+    // The state directory (StateDirectory= in the unit) exists before the config is checked.
+    assert!(h.at("/var/lib/streamserver").is_dir());
+    assert_eq!(mode(&h.at("/var/lib/streamserver")), 0o750);
     assert!(h.user_exists());
     h.assert_no_leftovers();
 
@@ -52,6 +55,8 @@ fn fresh_install_builds_installs_and_starts() {
          clang libclang-dev libcamera-dev libcamera-ipa",
         "cargo build --release --locked",
         "sudo useradd --system --user-group --groups video",
+        // As the service user: a folder it creates must not belong to root.
+        "sudo -u streamserver",
         "streamserver check-config --config",
         "sudo systemctl daemon-reload",
         "sudo systemctl enable --now streamserver.service",
@@ -60,8 +65,9 @@ fn fresh_install_builds_installs_and_starts() {
     run.assert_not_called("sudo cargo");
     run.assert_not_called("systemctl restart");
     run.assert_called(&format!(
-        "sudo chown streamserver:streamserver {}",
-        h.at("/var/log/streamserver").display()
+        "sudo chown streamserver:streamserver {} {}",
+        h.at("/var/log/streamserver").display(),
+        h.at("/var/lib/streamserver").display()
     ));
 
     // Where to find it: first address of `hostname -I`, port from the config.
@@ -274,6 +280,7 @@ fn uninstall_removes_the_service_and_keeps_config_logs_and_user() {
         installed_test_config()
     );
     assert_eq!(h.read("/var/log/streamserver/main.log"), "log line\n");
+    assert!(h.at("/var/lib/streamserver").is_dir());
     assert!(h.user_exists());
     run.assert_not_called("sudo userdel");
     assert!(run.stdout.contains("PURGE_LOCAL_ARTIFACTS=1"));
@@ -312,6 +319,7 @@ fn purge_removes_config_logs_and_user() {
         "/etc/systemd/system/streamserver.service.d",
         "/etc/streamserver",
         "/var/log/streamserver",
+        "/var/lib/streamserver",
     ] {
         assert!(!h.at(gone).exists(), "{gone} still exists");
     }

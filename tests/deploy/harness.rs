@@ -43,12 +43,14 @@ pub const FAKES: &[(&str, &str)] = &[
         r#"# Refuse real system paths: every path the scripts touch must carry the prefix.
 for arg in "$@"; do
     case $arg in
-    /etc/streamserver* | /etc/systemd/* | /usr/local/* | /var/log/streamserver*)
+    /etc/streamserver* | /etc/systemd/* | /usr/local/* | /var/log/streamserver* | /var/lib/streamserver*)
         echo "fake sudo: unprefixed system path: $arg" >&2
         exit 97
         ;;
     esac
 done
+# `sudo -u USER CMD`: runs CMD as the current user too (the target user is in the log).
+if [[ ${1:-} == -u ]]; then shift 2; fi
 exec "$@"
 "#,
     ),

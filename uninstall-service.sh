@@ -9,6 +9,7 @@ set -euo pipefail
 readonly SERVICE=streamserver.service
 readonly SERVICE_USER=streamserver
 readonly BIN_DEST=/usr/local/bin/streamserver
+readonly HELPER_DEST=/usr/local/bin/streamserver-camera
 readonly UNIT_DEST=/etc/systemd/system/$SERVICE
 readonly CONF_DIR=/etc/streamserver
 readonly LOG_DIR=/var/log/streamserver
@@ -24,7 +25,7 @@ usage() {
 Usage: ./uninstall-service.sh
        PURGE_LOCAL_ARTIFACTS=1 ./uninstall-service.sh
 
-Stops and disables $SERVICE and removes its unit and $BIN_DEST.
+Stops and disables $SERVICE and removes its unit, $BIN_DEST and $HELPER_DEST.
 Keeps $CONF_DIR, $LOG_DIR, $STATE_DIR and the user '$SERVICE_USER', unless
 PURGE_LOCAL_ARTIFACTS=1, which removes them too (and any local unit
 drop-ins in $UNIT_DEST.d).
@@ -74,8 +75,8 @@ if [[ "$PURGE" == 1 ]]; then
     sudo rm -rf "$ROOT$UNIT_DEST.d"
 fi
 sudo systemctl daemon-reload
-sudo rm -f "$ROOT$BIN_DEST"
-log "removed $UNIT_DEST and $BIN_DEST"
+sudo rm -f "$ROOT$BIN_DEST" "$ROOT$HELPER_DEST"
+log "removed $UNIT_DEST, $BIN_DEST and $HELPER_DEST"
 
 if [[ "$PURGE" == 1 ]]; then
     sudo rm -rf "$ROOT$CONF_DIR" "$ROOT$LOG_DIR" "$ROOT$STATE_DIR"

@@ -2,8 +2,9 @@
 //!
 //! This module is the protocol's definition and its only implementation: the typed messages
 //! ([`Message`] helper → server, [`Command`] server → helper), a reader and a writer for each
-//! direction and [`ProtocolError`]. It needs only std, `bytes`, `thiserror` and
-//! `serde`/`serde_json` (no libcamera), so both binaries compile it.
+//! direction, [`ProtocolError`] and the Start settings ([`HelperSettings`]). It needs only std,
+//! `bytes`, `thiserror`, `serde`/`serde_json` and the config types (no libcamera), so both
+//! binaries compile it.
 //!
 //! # Transport
 //!
@@ -108,7 +109,7 @@
 //!
 //! | type | command | fields (bound) |
 //! |---|---|---|
-//! | `0x81` | Start | settings `json` (≤ 64 KiB): the stream's `[stream.camera]` table |
+//! | `0x81` | Start | settings `json` (≤ 64 KiB): [`HelperSettings`] (stream id, `[stream.camera]`, `[stream.encoder]`, `max_frame_bytes`) |
 //! | `0x82` | Demand | wanted `u8` (0 or 1) |
 //! | `0x83` | Stop | (none) |
 //! | `0x84` | Still | id `u32` |
@@ -156,6 +157,7 @@
 mod error;
 mod framed;
 mod read;
+mod settings;
 mod wire;
 mod write;
 
@@ -165,6 +167,7 @@ use bytes::Bytes;
 
 pub use error::{Peer, ProtocolError};
 pub use read::{CommandReader, MessageReader};
+pub use settings::{HelperSettings, SettingsError};
 pub use write::{CommandWriter, MessageWriter};
 
 /// The first bytes on the helper's stdout. Frozen.
@@ -369,7 +372,7 @@ pub enum Message {
 /// A command from the server.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
-    /// Open and start the camera with these settings (JSON of the `[stream.camera]` table).
+    /// Open and start the camera with these settings (JSON of [`HelperSettings`]).
     Start { settings_json: String },
     /// Frames wanted (true) or idle (false).
     Demand { wanted: bool },

@@ -5,8 +5,8 @@
 //! [`FrameSink`], which publishes into the stream's latest-frame slot. The [`FrameSource`] trait
 //! is the seam between a source and the [`crate::supervisor`], which (re)starts it.
 //!
-//! Kinds: `test` (the built-in moving test pattern, [`test_pattern`]); `camera` (libcamera,
-//! [`camera`]; only in builds with libcamera support); `folder` (the newest JPEG written into a
+//! Kinds: `test` (the built-in moving test pattern, [`test_pattern`]); `camera` (libcamera in
+//! the `streamserver-camera` helper process, [`camera`]); `folder` (the newest JPEG written into a
 //! directory, [`folder`]); `http` (a polled snapshot URL, [`snapshot_poll`]); `relay` (another
 //! MJPEG stream, re-served, [`relay`]). Shared by the JPEG-receiving sources: [`jpeg_check`]
 //! (the validator) and [`stale`] (what clients see when the input goes quiet). Each source
@@ -48,8 +48,6 @@ pub enum SourceError {
     #[error("source thread panicked: {0}")]
     Panicked(String),
     #[error(transparent)]
-    Camera(#[from] camera::CameraError),
-    #[error(transparent)]
     Folder(#[from] folder::FolderError),
     #[error(transparent)]
     SnapshotPoll(#[from] snapshot_poll::SnapshotPollError),
@@ -62,7 +60,6 @@ impl SourceError {
     pub fn is_retryable(&self) -> bool {
         match self {
             Self::Unavailable { .. } => false,
-            Self::Camera(err) => err.is_retryable(),
             Self::Folder(e) => e.is_retryable(),
             Self::SnapshotPoll(e) => e.is_retryable(),
             Self::Relay(e) => e.is_retryable(),
@@ -136,12 +133,7 @@ pub fn build(stream: &StreamConfig, attempt: u32) -> Result<Box<dyn FrameSource>
             stream.encoder,
             attempt,
         )?),
-        #[cfg(has_libcamera)]
-        SourceConfig::Camera(c) => {
-            Box::new(camera::CameraSource::new(id, c.clone(), stream.encoder))
-        }
-        // Without libcamera, `preflight` above has already refused the camera.
-        #[cfg(not(has_libcamera))]
+        // `preflight` above has already refused the camera.
         SourceConfig::Camera(_) => {
             return Err(SourceError::Unavailable {
                 kind: "camera",

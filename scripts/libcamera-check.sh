@@ -15,7 +15,8 @@
 # shim; `cam -l`, `cam -c 1 -I`, `cam -c 1 --capture=3` (asserting the camera
 # and 3 frames); then the camera helper's work (host rustup toolchain): build
 # streamserver-camera with --features libcamera (and streamserver, which must
-# not link libcamera even here), `streamserver-camera list` and `version`, the
+# not link libcamera even here), clippy on the libcamera code,
+# `streamserver-camera list` and `version`, the
 # linking check (readelf), and all the helper's tests in that build, among
 # them camera/tests/virtual_camera.rs (colour bars over the helper protocol,
 # idle/Alive, Stop releasing the camera, a second helper, a hung camera
@@ -37,8 +38,9 @@ die() { echo "libcamera-check: FAIL: $*" >&2; exit 1; }
 in_root() { "$ROOTSH" run "$@"; }
 # Run in the root with the shim preloaded (and libcamera's log without colour).
 in_root_shim() { in_root env LD_PRELOAD="$SHIM" LIBCAMERA_LOG_NO_COLOR=1 "$@"; }
-# Run in the root with the host's rustup toolchain first on PATH.
-in_root_rust() { in_root env PATH="$RUST_PATH" "$@"; }
+# Run in the root with the host's rustup toolchain first on PATH; debug builds
+# keep only line tables (a quarter of the disk of full debug info).
+in_root_rust() { in_root env PATH="$RUST_PATH" CARGO_PROFILE_DEV_DEBUG=line-tables-only "$@"; }
 
 timings=()
 step() { # step LABEL FUNCTION...
@@ -105,6 +107,13 @@ camera_build() {
         sh -c 'cd /src && cargo build -j "${CARGO_BUILD_JOBS:-2}" -p streamserver -p streamserver-camera --features streamserver-camera/libcamera --all-targets'
 }
 
+# The libcamera-only code is linted here (the host's clippy builds without it).
+camera_clippy() {
+    # shellcheck disable=SC2016  # expanded by the shell in the root
+    in_root_rust env CARGO_TARGET_DIR=$CAMERA_TARGET \
+        sh -c 'cd /src && cargo clippy -j "${CARGO_BUILD_JOBS:-2}" -p streamserver-camera --features libcamera --all-targets -- -D warnings'
+}
+
 camera_list() {
     in_root_shim $HELPER list >"$WORK/list.txt" 2>&1 \
         || { cat "$WORK/list.txt"; die "streamserver-camera list exited non-zero"; }
@@ -153,6 +162,7 @@ main() {
     step "cam -c 1 -I" cam_info
     step "cam -c 1 --capture=3" cam_capture
     step "build streamserver + streamserver-camera (libcamera)" camera_build
+    step "clippy -D warnings (libcamera build)" camera_clippy
     step "streamserver-camera list" camera_list
     step "streamserver-camera version" camera_version
     step "linking: only the helper has libcamera" camera_linking

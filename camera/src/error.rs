@@ -64,6 +64,7 @@ pub enum CaptureError {
     #[error(transparent)]
     Pool(#[from] EncodePoolError),
     #[error("{NO_LIBCAMERA}")]
+    #[cfg_attr(has_libcamera, allow(dead_code))]
     NoLibcamera,
     /// A fault the synthetic camera was told to inject.
     #[error("injected fault: {0}")]

@@ -5,10 +5,11 @@
 //! server's fault drills.
 
 use std::str::FromStr;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use streamserver::pipeline::encode_pool::EncodePool;
 use streamserver::source::camera::protocol::{HelperSettings, Started};
+use streamserver::source::pace::Pacer;
 use streamserver::source::test_pattern::Pattern;
 use streamserver::source::StopFlag;
 use tracing::{info, warn};
@@ -104,9 +105,7 @@ fn capture(
     fault: Option<Fault>,
 ) -> Result<(), CaptureError> {
     let c = &settings.camera;
-    let interval = c.frame_interval();
-    let mut start = Instant::now();
-    let mut scheduled: u32 = 0;
+    let mut pacer = Pacer::new(c.frame_interval());
     let mut n: u64 = 0;
     while !stop.is_raised() {
         match fault {
@@ -120,14 +119,7 @@ fn capture(
         let captured_at = SystemTime::now();
         pool.offer_with(captured_at, || pattern.draw(n, captured_at, c.format))?;
         n += 1;
-        // Paced against a start time, so encoding does not slow the rate; after falling behind
-        // (a busy machine) start afresh instead of bursting.
-        scheduled += 1;
-        let next = start + interval * scheduled;
-        let now = Instant::now();
-        if now > next + interval {
-            (start, scheduled) = (now, 0);
-        } else if next > now && stop.sleep(next - now) {
+        if pacer.wait(stop) {
             break;
         }
     }

@@ -6,6 +6,7 @@
 use streamserver::source::camera::protocol::{Hello, MAX_VERSION_BYTES, PROTOCOL_VERSION};
 
 /// What Hello says instead of a libcamera version in a build without libcamera.
+#[cfg_attr(has_libcamera, allow(dead_code))]
 pub const NONE: &str = "none (built without libcamera)";
 
 pub fn helper() -> &'static str {

@@ -9,12 +9,14 @@
 //! the `streamserver-camera` helper process, [`camera`]); `folder` (the newest JPEG written into a
 //! directory, [`folder`]); `http` (a polled snapshot URL, [`snapshot_poll`]); `relay` (another
 //! MJPEG stream, re-served, [`relay`]). Shared by the JPEG-receiving sources: [`jpeg_check`]
-//! (the validator) and [`stale`] (what clients see when the input goes quiet). Each source
+//! (the validator) and [`stale`] (what clients see when the input goes quiet); by the sources that
+//! make their own frames: [`pace`] (their frame clock). Each source
 //! takes its own config type (`crate::config::SourceConfig`'s variant) and nothing else.
 
 pub mod camera;
 pub mod folder;
 pub mod jpeg_check;
+pub mod pace;
 pub mod relay;
 pub mod snapshot_poll;
 pub mod stale;

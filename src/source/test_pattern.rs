@@ -7,8 +7,9 @@
 //! camera draws too. The source can also inject faults (fail to start, fail after n frames,
 //! stall) for supervisor tests.
 
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
+use super::pace::Pacer;
 use super::{FrameSink, FrameSource, SourceError, StopFlag};
 use crate::config::{EncoderConfig, TestPatternConfig};
 use crate::pipeline::canvas::{Canvas, Yuv};
@@ -171,8 +172,7 @@ impl FrameSource for TestPattern {
         }
         let mut pool = EncodePool::new(&self.stream_id, self.encoder, sink.clone())?;
         let interval = Duration::from_secs_f64(1.0 / f64::from(self.config.fps.clamp(1, 120)));
-        let mut start = Instant::now();
-        let mut scheduled: u32 = 0;
+        let mut pacer = Pacer::new(interval);
         let mut n: u64 = 0;
         while !stop.is_raised() {
             if self.config.fail_after_frames > 0 && n >= self.config.fail_after_frames {
@@ -188,14 +188,7 @@ impl FrameSource for TestPattern {
             // Drawn only when a worker takes it: nothing while idle or busy.
             pool.offer_with(captured_at, || self.pattern.draw(n, captured_at, format))?;
             n += 1;
-            // Schedule against a start time so encode time does not slow the frame rate down;
-            // after falling behind (a busy machine), start afresh instead of bursting.
-            scheduled += 1;
-            let next = start + interval * scheduled;
-            let now = Instant::now();
-            if now > next + interval {
-                (start, scheduled) = (now, 0);
-            } else if next > now && stop.sleep(next - now) {
+            if pacer.wait(stop) {
                 break;
             }
         }

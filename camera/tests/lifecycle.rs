@@ -114,7 +114,8 @@ fn injected_faults_fail_hang_and_crash() {
         "frames after the hang: {seen:?}"
     );
     assert_eq!(hung.wait_exit(WAIT).code(), Some(0));
-    assert!(hung.stderr().contains("did not stop"), "{}", hung.stderr());
+    let stderr = hung.stderr_to_end(WAIT);
+    assert!(stderr.contains("did not stop"), "{stderr}");
 
     let mut crashing = start("crash-after=2");
     let (_, end) = crashing.until_end(WAIT);

@@ -223,10 +223,7 @@ mod steps {
         assert!(reported < Duration::from_secs(3), "{reported:?}");
         // The trigger was still there: libcamera could not stop, the helper left without it.
         assert!(exited < Duration::from_secs(8), "{exited:?}");
-        assert!(
-            helper.stderr().contains("did not stop"),
-            "{}",
-            helper.stderr()
-        );
+        let stderr = helper.stderr_to_end(WAIT);
+        assert!(stderr.contains("did not stop"), "{stderr}");
     }
 }

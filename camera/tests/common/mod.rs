@@ -30,7 +30,8 @@ pub struct Helper {
     pub child: Child,
     pub commands: Option<CommandWriter<ChildStdin>>,
     reads: Receiver<Seen>,
-    stderr: Arc<Mutex<String>>,
+    /// The helper's stderr so far, and whether it has ended.
+    stderr: Arc<Mutex<(String, bool)>>,
 }
 
 impl Helper {
@@ -80,15 +81,16 @@ impl Helper {
                 }
             }
         });
-        let stderr = Arc::new(Mutex::new(String::new()));
+        let stderr = Arc::new(Mutex::new((String::new(), false)));
         let mut pipe = child.stderr.take().unwrap();
         let collected = stderr.clone();
         std::thread::spawn(move || {
             let mut buf = [0; 4096];
             while let Ok(n @ 1..) = pipe.read(&mut buf) {
                 let text = String::from_utf8_lossy(&buf[..n]).into_owned();
-                collected.lock().unwrap().push_str(&text);
+                collected.lock().unwrap().0.push_str(&text);
             }
+            collected.lock().unwrap().1 = true;
         });
         let commands = child.stdin.take().map(CommandWriter::new);
         Helper {
@@ -99,8 +101,22 @@ impl Helper {
         }
     }
 
+    /// The helper's stderr so far.
     pub fn stderr(&self) -> String {
-        self.stderr.lock().unwrap().clone()
+        self.stderr.lock().unwrap().0.clone()
+    }
+
+    /// All of the helper's stderr, once it has ended (bounded wait).
+    pub fn stderr_to_end(&self, within: Duration) -> String {
+        let deadline = Instant::now() + within;
+        while !self.stderr.lock().unwrap().1 {
+            assert!(
+                Instant::now() < deadline,
+                "stderr still open after {within:?}"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        self.stderr()
     }
 
     pub fn read(&self, within: Duration) -> Seen {

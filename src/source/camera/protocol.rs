@@ -16,9 +16,11 @@
 //!
 //! - Only protocol bytes may reach the helper's stdout: a stray `println!`, or a C++ library
 //!   writing to `std::cout`, would corrupt the stream. The helper keeps a duplicate of fd 1 for
-//!   the protocol and points fd 1 at its stderr (`dup`, then `dup2(2, 1)`) before it loads
-//!   libcamera, and writes through an unbuffered handle (a `File`; `std::io::Stdout` is line
-//!   buffered, which the writer's flush after each message would also cope with).
+//!   the protocol and points fd 1 at its stderr (`dup`, then `dup2(2, 1)`) before it starts
+//!   libcamera (the dynamic loader maps the library before `main`, but none of it runs before
+//!   the camera manager starts), and writes through an unbuffered handle (a `File`;
+//!   `std::io::Stdout` is line buffered, which the writer's flush after each message would also
+//!   cope with).
 //! - End of file says the other side is gone: the server closing the helper's stdin means stop
 //!   (as [`Command::Stop`]); the helper's stdout closing means it exited (the server then reaps
 //!   it). Writing to a closed pipe fails with `EPIPE` (Rust ignores `SIGPIPE`):

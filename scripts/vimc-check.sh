@@ -14,10 +14,11 @@
 #   2. vimc.ko: Debian's kernel does not ship vimc, so it is built from
 #      linux-source-6.12's drivers/media/test-drivers/vimc against
 #      linux-headers-amd64 and installed under /lib/modules/<ver>/updates;
-#   3. streamserver built in the root with --features libcamera;
+#   3. streamserver and its camera helper built in the root (the helper with
+#      libcamera);
 #   4. a tiny initramfs (busybox + the 9p modules) that mounts the trixie root
 #      over virtio-9p and runs a guest script in it: start systemd-udevd,
-#      modprobe vimc, `streamserver list-cameras`, then for rgb888 and bgr888
+#      modprobe vimc, `streamserver-camera list`, then for rgb888 and bgr888
 #      run the server on vimc's Sensor B and fetch /snapshot.jpg, /api/state and
 #      a few seconds of /stream.mjpg over the guest's loopback;
 #   5. on the host: the camera is listed, each format was used as asked (no
@@ -89,8 +90,9 @@ build_vimc() {
 build_streamserver() {
     # shellcheck disable=SC2016  # expanded by the shell in the root
     in_root env PATH="$RUST_PATH" CARGO_TARGET_DIR=$TARGET \
-        sh -c 'cd /src && cargo build -j "${CARGO_BUILD_JOBS:-2}" --features libcamera --all-targets'
+        sh -c 'cd /src && cargo build -j "${CARGO_BUILD_JOBS:-2}" -p streamserver -p streamserver-camera --features streamserver-camera/libcamera'
     install -m 755 "$REPO/target/trixie-libcamera/debug/streamserver" "$ROOT/usr/local/bin/streamserver"
+    install -m 755 "$REPO/target/trixie-libcamera/debug/streamserver-camera" "$ROOT/usr/local/bin/streamserver-camera"
 }
 
 build_initramfs() {
@@ -151,7 +153,7 @@ modprobe vimc && echo "guest: vimc loaded"
 udevadm trigger --action=add
 udevadm settle --timeout=60
 ls -l /dev/media* /dev/video* >"$OUT/devices.txt" 2>&1
-streamserver list-cameras >"$OUT/list-cameras.txt" 2>&1
+streamserver-camera list >"$OUT/list-cameras.txt" 2>&1
 cat "$OUT/list-cameras.txt"
 # libcamera's own tool on the same camera, for comparison when streamserver fails.
 for pf in RGB888 BGR888; do
@@ -255,7 +257,7 @@ main() {
     trap 'report; rm -rf "$WORK"' EXIT
     step "trixie root, kernel, qemu" prepare
     step "build vimc.ko (linux-source-6.12)" build_vimc
-    step "build streamserver --features libcamera" build_streamserver
+    step "build streamserver + streamserver-camera (libcamera)" build_streamserver
     step "initramfs (busybox + 9p modules)" build_initramfs
     step "guest script" write_guest_script
     step "boot Debian's kernel in qemu (TCG), capture" boot_guest

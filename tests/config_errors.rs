@@ -106,7 +106,7 @@ fn quality_zero_names_key_and_line() {
 #[test]
 fn check_config_accepts_a_camera_stream_and_names_its_helper() {
     // The camera runs in the helper process: a missing helper is an error on the stream at run
-    // time (tests/camera_helper_missing.rs), not a config error that would stop the service.
+    // time (tests/camera_broken_helper.rs), not a config error that would stop the service.
     let text = "[[stream]]\nid = \"cam\"\nsource = \"camera\"\n[stream.camera]\nhelper = \"/nonexistent/streamserver-camera\"\n";
     let dir = TempDir::new("cam");
     dir.write("cam.toml", text);

@@ -18,7 +18,6 @@
 mod harness;
 use harness::*;
 use std::fs;
-use std::process::Command;
 
 #[test]
 fn fresh_install_builds_installs_and_starts() {
@@ -207,9 +206,11 @@ fn camera_helper_only_replaces_the_helper_and_restarts_nothing() {
     let run = h.install(&["--camera-helper-only"], &[("FAKE_BUILD_ID", "2")]);
     run.assert_ok();
     run.assert_called("cargo build --release --locked -p streamserver-camera");
-    assert!(fs::read_to_string(h.at("/usr/local/bin/streamserver-camera"))
-        .unwrap()
-        .contains("fake build 2"));
+    assert!(
+        fs::read_to_string(h.at("/usr/local/bin/streamserver-camera"))
+            .unwrap()
+            .contains("fake build 2")
+    );
     assert_eq!(
         fs::read(h.at("/usr/local/bin/streamserver")).unwrap(),
         server_before
@@ -225,7 +226,11 @@ fn a_helper_that_cannot_load_libcamera_stops_the_install_with_the_fix() {
     let h = Harness::new("helper-broken");
     let run = h.install(&[], &[("FAKE_HELPER_BROKEN", "1")]);
     run.assert_failed();
-    assert!(run.stderr.contains("libcamera.so.0.4"), "{}", run.describe());
+    assert!(
+        run.stderr.contains("libcamera.so.0.4"),
+        "{}",
+        run.describe()
+    );
     assert!(
         run.stderr.contains("--camera-helper-only"),
         "{}",

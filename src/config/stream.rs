@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::overlay::OverlayConfig;
 use super::source::{
@@ -115,7 +115,7 @@ impl StreamConfig {
 
 /// `[stream.encoder]`: JPEG settings of a stream that encodes raw frames (test pattern, camera,
 /// `convert`), and its encoding worker pool (`pipeline::encode_pool`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct EncoderConfig {
     pub quality: Quality,

@@ -1,7 +1,8 @@
 //! `[stream.camera]`: which camera a `source = "camera"` stream opens and how it captures.
 //!
-//! Parsed in every build (with or without libcamera), so a config file is valid everywhere;
-//! ranges are checked while parsing so an error names its key and line.
+//! Ranges are checked while parsing so an error names its key and line. The types also
+//! serialize (to what they parse from): the server sends the table to the camera helper as the
+//! JSON of the protocol's Start command, and the helper parses it with the same checks.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -11,7 +12,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use super::super::values::PixelFormat;
 
 /// Which camera to open: its index in `list-cameras` order, or its libcamera id.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum CameraSelector {
     Index(usize),
@@ -37,7 +38,7 @@ pub enum Rotation {
 
 impl Serialize for Rotation {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_i64(match self {
+        s.serialize_u32(match self {
             Self::R0 => 0,
             Self::R180 => 180,
         })
@@ -65,7 +66,7 @@ pub struct Orientation {
 }
 
 /// `[stream.camera]`: which camera and how to capture from it.
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct CameraConfig {
     /// Camera index (in `list-cameras` order) or libcamera id.
@@ -86,13 +87,18 @@ pub struct CameraConfig {
     pub hflip: bool,
     pub vflip: bool,
     /// Controls; unset = the camera's default. A control the camera lacks is warned about.
+    /// (Unset ones are left out when serialized: the file has no `null`.)
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub exposure_mode: Option<ExposureMode>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub awb_mode: Option<AwbMode>,
     /// -1.0..=1.0 (0 = normal).
     #[serde(deserialize_with = "de_brightness")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub brightness: Option<f32>,
     /// 0.0..=32.0 (1 = normal).
     #[serde(deserialize_with = "de_contrast")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub contrast: Option<f32>,
     /// No frame (or sign of life) from the camera helper for this long means a hung camera:
     /// the helper is killed and a new one started.
@@ -102,9 +108,11 @@ pub struct CameraConfig {
     #[serde(with = "humantime_serde")]
     pub start_timeout: Duration,
     /// The `streamserver-camera` binary (unset: next to `streamserver`, else on `PATH`).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub helper: Option<PathBuf>,
     /// While this file exists the camera is released (the helper stops) so another program can
     /// use it; capture resumes when it is removed. Unset: no pause file.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub pause_file: Option<PathBuf>,
     /// What clients see while paused: `placeholder` (a frame saying so) or `last_frame`.
     pub while_paused: WhilePaused,
@@ -217,7 +225,7 @@ fn de_contrast<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f32>, D::Error>
 }
 
 /// `exposure_mode`: how the AE algorithm splits exposure between time and gain.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ExposureMode {
     Normal,
@@ -227,7 +235,7 @@ pub enum ExposureMode {
 }
 
 /// `awb_mode`: the illuminant range the AWB algorithm searches.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum AwbMode {
     Auto,

@@ -7,7 +7,7 @@ use std::time::SystemTime;
 
 use super::EncodePoolError;
 use crate::pipeline::encoder::{Encoder, PixelFormat, Plane, RawFrame};
-use crate::pipeline::sink::FrameSink;
+use crate::pipeline::sink::{EncodedFrame, FrameOutput};
 use crate::util::panic_message;
 
 /// A raw frame copied out of a source buffer. Planes keep the source's strides, so each plane
@@ -82,6 +82,8 @@ pub(super) enum Stage {
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Job {
     pub(super) capture_seq: u64,
+    /// The offer's number ([`EncodedFrame::frame_seq`]).
+    pub(super) frame_seq: u64,
     pub(super) captured_at: SystemTime,
 }
 
@@ -98,7 +100,7 @@ pub(super) struct Slot {
 }
 
 pub(super) struct Shared {
-    pub(super) sink: FrameSink,
+    pub(super) output: Box<dyn FrameOutput>,
     pub(super) slots: Vec<Slot>,
     pub(super) stop: AtomicBool,
     /// Capture number of the newest published frame, held across the publish.
@@ -162,10 +164,15 @@ fn worker_loop(shared: &Shared, index: usize, encoder: &mut Encoder) {
                 let mut newest = lock(&shared.newest_published);
                 if job.capture_seq > *newest {
                     *newest = job.capture_seq;
-                    let (w, h) = (buf.width as u32, buf.height as u32);
-                    shared.sink.publish_jpeg(jpeg, job.captured_at, w, h);
+                    shared.output.publish(EncodedFrame {
+                        jpeg,
+                        captured_at: job.captured_at,
+                        width: buf.width as u32,
+                        height: buf.height as u32,
+                        frame_seq: job.frame_seq,
+                    });
                 } else {
-                    shared.sink.frame_dropped(); // overtaken by a newer frame
+                    shared.output.frame_dropped(); // overtaken by a newer frame
                 }
             }
             Err(err) => {

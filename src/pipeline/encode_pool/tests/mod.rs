@@ -1,5 +1,5 @@
 //! Unit tests of the encode pool: worker counts, drop-when-busy, copies, capture order, joins.
-//! Idle mode is in [`idle`].
+//! Idle mode is in [`idle`], the frame numbers an output sees in [`output`].
 
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
@@ -7,10 +7,12 @@ use std::thread::sleep;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 mod idle;
+mod output;
 
 use super::*;
 use crate::pipeline::demand::Demand;
 use crate::pipeline::encoder::{EncodeError, PixelFormat, Plane};
+use crate::pipeline::sink::FrameSink;
 use crate::pipeline::slot::{Frame, LatestFrame};
 use crate::pipeline::stats::StreamStats;
 

@@ -83,7 +83,7 @@ fn one_plane_holding_nv12_is_split_at_the_luma_plane_with_stride() {
     assert_eq!(f.planes[0].data.len(), stride * h);
     assert_eq!(f.planes[1].data[0], 77);
     assert_eq!((f.planes[0].stride, f.planes[1].stride), (8, 8));
-    let jpeg = crate::pipeline::encoder::Encoder::new(&Default::default())
+    let jpeg = streamserver::pipeline::encoder::Encoder::new(&Default::default())
         .unwrap()
         .encode(&f)
         .unwrap();
@@ -107,7 +107,7 @@ fn i420_in_one_plane_gets_three_planes_with_half_strides() {
     // Separate planes are used as they are.
     let g = layout.raw_frame([&buf[..32], &buf[32..40], &buf[40..]], 3);
     assert_eq!(g.planes[2].data.len(), 8);
-    crate::pipeline::encoder::Encoder::new(&Default::default())
+    streamserver::pipeline::encoder::Encoder::new(&Default::default())
         .unwrap()
         .encode(&g)
         .unwrap();

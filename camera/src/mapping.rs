@@ -11,7 +11,7 @@
 use std::io;
 use std::os::fd::RawFd;
 
-use crate::pipeline::encoder::{PixelFormat, Plane, RawFrame};
+use streamserver::pipeline::encoder::{PixelFormat, Plane, RawFrame};
 
 /// The negotiated picture: format, size and the row stride of the first plane (bytes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

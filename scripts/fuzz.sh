@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Fuzzes the multipart parser and the JPEG validator with cargo-fuzz (libFuzzer + AddressSanitizer).
+# Fuzzes the multipart parser, the JPEG validator and the camera helper protocol's readers with
+# cargo-fuzz (libFuzzer + AddressSanitizer).
 #
 #   scripts/fuzz.sh [SECONDS]   run each target for SECONDS (default 15; CI runs the default)
 #
@@ -11,7 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-15}
-targets=(multipart jpeg_check)
+targets=(multipart jpeg_check camera_protocol)
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
     echo "== installing cargo-fuzz"

@@ -13,8 +13,8 @@ quick=0
 [ "${1:-}" = "--quick" ] && quick=1
 
 scripts/deps.sh test
-cargo test --locked --all-targets 2>&1
-cargo test --locked --doc 2>&1
+cargo test --locked --workspace --all-targets 2>&1
+cargo test --locked --workspace --doc 2>&1
 
 if [ "$quick" = 1 ]; then
   echo "test.sh: --quick: skipped the trixie-root checks (libcamera, cross build)"

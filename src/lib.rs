@@ -1,43 +1,45 @@
 //! streamserver: one latest JPEG per stream, handed to every HTTP client as fast as it can take it.
 //!
-//! The module layout follows the data flow (see `DESIGN.md`):
+//! The modules in data-flow order (each depends only on modules listed after it):
 //!
-//! - [`config`]: the typed `config.toml` (server, logging, `[[stream]]`s); errors name key and line.
-//! - [`source`]: frame sources running on their own OS thread (`test` pattern today; `camera`,
-//!   `folder`, `http`, `relay` behind the same [`source::FrameSource`] trait).
-//! - [`encoder`]: raw RGB/BGR/I420/NV12 frames → JPEG with libjpeg-turbo, buffers reused.
-//! - [`encode_pool`]: N encoding threads fed by a capture thread: newest frame only, order kept,
-//!   idle mode when nobody wants frames.
-//! - [`frame`]: the single-slot latest-frame buffer ([`frame::LatestFrame`]) with sequence numbers.
-//! - [`supervisor`]: starts a source, watches for errors and stalls, restarts it with capped
-//!   backoff inside a restart budget, publishes a placeholder while it is down.
-//! - [`placeholder`]: the "stream is down" JPEG.
-//! - [`stats`]: per-stream counters shared by the state/metrics endpoints.
-//! - [`http`]: the hyper server: MJPEG streams, snapshots, viewer, health, state, metrics.
-//! - [`logging`]: tracing to the console and rotating `main.log` / `error.log`.
-//! - [`shutdown`]: the one shutdown signal (SIGTERM/SIGINT; a second signal exits at once).
-//! - [`systemd`]: `sd_notify` readiness and watchdog pings.
-//! - [`multipart`]: incremental, bounded multipart/x-mixed-replace parser (probe, relay, tests).
-//! - [`mjpeg_client`]: the MJPEG client connection (hyper http1) shared by probe and relay.
-//! - [`probe`]: an MJPEG client that measures a stream (also the benchmark load client).
-//! - [`app`]: wires source → slot → http and shuts them down in order.
-//! - [`bench`]: the `streamserver-bench` measurements (encode, fan-out) behind `BENCHMARKS.md`.
+//! - [`cmd`]: the command line (`streamserver`, `check-config`, `probe`, `list-cameras`).
+//! - [`app`]: the one place that wires source → slot → http and shuts them down in order.
+//! - [`http`]: the hyper server: routes, MJPEG stream bodies, snapshots, viewer, health,
+//!   `/api/state`, `/metrics`, socket tuning for slow clients.
+//! - [`auth`]: who may watch, read the status or control a camera: users, passwords (argon2id),
+//!   tokens, address ranges, failed-login throttling.
+//! - [`supervise`]: starts a stream's source on its thread, restarts it with capped backoff
+//!   inside a restart budget, shows a placeholder while it is down; the source's state.
+//! - [`source`]: where frames come from, each on its own OS thread: `test_pattern`, `camera`
+//!   (libcamera in the `streamserver-camera` helper process, and the protocol to it), `folder`,
+//!   `snapshot_poll` (`source = "http"`), `relay` (another MJPEG URL).
+//! - [`probe`]: an MJPEG client that measures a stream (also the benchmarks' load client).
+//! - [`mjpeg`]: the MJPEG wire format: what we write, the multipart parser, the MJPEG client.
+//! - [`http_client`]: the one HTTP client (hyper + rustls) of the `http` and `relay` sources and
+//!   the probe.
+//! - [`pipeline`]: encoder (libjpeg-turbo), encode pool, the latest-frame slot, demand, stats,
+//!   the sink sources publish into (and the output the pool publishes through), canvas and
+//!   placeholder pictures.
+//! - [`logging`], [`shutdown`], [`systemd`]: rotating log files, the one shutdown signal,
+//!   `sd_notify` readiness and watchdog.
+//! - [`config`]: the typed `config.toml`, the whole schema; errors name key and line.
+//! - [`util`]: helpers several stages share (panic messages, error chains, URL redaction).
+//!
+//! Where things live: an endpoint → `http::routes`; a config key → `config` (its section's
+//! file); a source → `source::<name>`.
 
 pub mod app;
-pub mod bench;
-pub mod canvas;
+pub mod auth;
+pub mod cmd;
 pub mod config;
-pub mod encode_pool;
-pub mod encoder;
-pub mod frame;
 pub mod http;
+pub mod http_client;
 pub mod logging;
-pub mod mjpeg_client;
-pub mod multipart;
-pub mod placeholder;
+pub mod mjpeg;
+pub mod pipeline;
 pub mod probe;
 pub mod shutdown;
 pub mod source;
-pub mod stats;
-pub mod supervisor;
+pub mod supervise;
 pub mod systemd;
+pub mod util;

@@ -16,7 +16,7 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{fmt, Layer};
 
-use crate::config::{LogLevel, LoggingConfig, Rotation};
+use crate::config::{LogLevel, LogRotation, LoggingConfig};
 
 #[derive(Debug, thiserror::Error)]
 pub enum LoggingError {
@@ -54,9 +54,9 @@ fn appender(
     name: &str,
 ) -> Result<RollingFileAppender, LoggingError> {
     let rotation = match config.rotation {
-        Rotation::Hourly => AppenderRotation::HOURLY,
-        Rotation::Daily => AppenderRotation::DAILY,
-        Rotation::Never => AppenderRotation::NEVER,
+        LogRotation::Hourly => AppenderRotation::HOURLY,
+        LogRotation::Daily => AppenderRotation::DAILY,
+        LogRotation::Never => AppenderRotation::NEVER,
     };
     let mut builder = RollingFileAppender::builder()
         .rotation(rotation.clone())

@@ -41,8 +41,9 @@ use tracing::debug;
 
 pub use report::{ClientReport, Latency, ProbeReport, SizeRange, StalledReport};
 
-use crate::mjpeg_client::{error_chain, ClientError, Target};
-use crate::multipart::{Limits, DEFAULT_MAX_HEADER_BYTES};
+use crate::mjpeg::client::{ClientError, Target};
+use crate::mjpeg::parser::{Limits, DEFAULT_MAX_HEADER_BYTES};
+use crate::util::error_chain;
 use client::ConnSettings;
 use report::ClientStats;
 
@@ -102,7 +103,7 @@ pub struct ProbeArgs {
     #[arg(long, value_name = "SECONDS", default_value = "5", value_parser = positive_secs)]
     pub timeout: Duration,
     /// Largest accepted part (bytes).
-    #[arg(long, value_name = "BYTES", default_value_t = crate::multipart::DEFAULT_MAX_PART_BYTES)]
+    #[arg(long, value_name = "BYTES", default_value_t = crate::mjpeg::parser::DEFAULT_MAX_PART_BYTES)]
     pub max_part_bytes: usize,
     /// Socket receive buffer (SO_RCVBUF) of every connection; small values make --read-fps and
     /// --stalled clients behave like clients on a slow network. Default: the kernel's.
@@ -149,7 +150,7 @@ impl ProbeOptions {
             read_fps: None,
             stalled: 0,
             timeout: Duration::from_secs(5),
-            max_part_bytes: crate::multipart::DEFAULT_MAX_PART_BYTES,
+            max_part_bytes: crate::mjpeg::parser::DEFAULT_MAX_PART_BYTES,
             recv_buffer_bytes: None,
         }
     }
@@ -183,7 +184,7 @@ impl From<ProbeArgs> for ProbeOptions {
 
 /// Runs the probe and returns its figures (connection failures are counted, not returned).
 pub async fn probe(opts: ProbeOptions) -> Result<ProbeReport, ProbeError> {
-    let target = Target::parse(&opts.url)?;
+    let target = Target::parse(&opts.url).map_err(ClientError::Http)?;
     if !(1..=MAX_CLIENTS).contains(&opts.clients) || opts.stalled > MAX_CLIENTS {
         return Err(ProbeError::InvalidOptions(format!(
             "clients must be 1..={MAX_CLIENTS} and stalled at most {MAX_CLIENTS}"

@@ -9,11 +9,11 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, SystemTime};
 
 use common::sources::{jpeg, start_stream as start, stop_stream as stop, wait_until, MjpegClient};
+use streamserver::config::FolderConfig;
+use streamserver::config::OnStale;
+use streamserver::config::SourceConfig;
 use streamserver::config::StreamConfig;
-use streamserver::source::folder::FolderConfig;
 use streamserver::source::jpeg_check::{self, JpegLimits};
-use streamserver::source::stale::OnStale;
-use streamserver::source::SourceKind;
 
 fn temp_dir(tag: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("it-folder-{tag}-{}", std::process::id()));
@@ -25,8 +25,7 @@ fn temp_dir(tag: &str) -> PathBuf {
 fn stream(folder: FolderConfig) -> StreamConfig {
     let mut s = StreamConfig::test_pattern();
     s.id = streamserver::config::StreamId("f".into());
-    s.source = SourceKind::Folder;
-    s.folder = Some(folder);
+    s.source = SourceConfig::Folder(folder);
     s
 }
 

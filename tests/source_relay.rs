@@ -8,7 +8,7 @@ mod relay_support;
 
 use std::time::Duration;
 
-use relay_support::{decode, relay_stream, stream_state, Act, Shape, Upstream};
+use relay_support::{decode, relay_stream, stream_state, Act, Shape, TlsFront, Upstream};
 use streamserver::config::StreamConfig;
 
 /// Reads `n` parts from the relaying server within 10 s.
@@ -119,4 +119,36 @@ async fn relays_parts_without_content_length_under_a_quoted_boundary() {
     assert_eq!(state["restarts"], 0, "{state}");
     assert_eq!(state["frames_dropped"], 0, "{state}");
     common::sources::stop_stream(relay).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn relays_an_https_upstream_and_refuses_an_unverifiable_certificate() {
+    let upstream = common::sources::start_stream(StreamConfig::test_pattern()).await;
+    let front = TlsFront::start(upstream.addr).await;
+    let url = format!("https://{}/stream.mjpg", front.addr);
+    // The test certificate is self-signed: verified TLS must refuse it, with the reason shown.
+    let strict = common::sources::start_stream(relay_stream(url.clone(), |_| {})).await;
+    let mut state = stream_state(strict.addr).await;
+    for _ in 0..100 {
+        if state["last_error"].is_string() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        state = stream_state(strict.addr).await;
+    }
+    let error = state["last_error"].as_str().expect("an error").to_string();
+    assert!(error.contains("TLS"), "{state}");
+    assert!(error.to_lowercase().contains("certificate"), "{error}");
+    common::sources::stop_stream(strict).await;
+    // With accept_invalid_certs the relay streams through TLS, frames decodable.
+    let relay =
+        common::sources::start_stream(relay_stream(url, |r| r.accept_invalid_certs = true)).await;
+    let parts = read_parts(relay.addr, 5).await;
+    let upstream_size = decode(&read_parts(upstream.addr, 1).await[0].jpeg);
+    for p in &parts {
+        assert_eq!(decode(&p.jpeg), upstream_size);
+    }
+    assert_eq!(stream_state(relay.addr).await["state"], "running");
+    common::sources::stop_stream(relay).await;
+    common::sources::stop_stream(upstream).await;
 }

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use common::client::get;
 use common::mjpeg::MjpegClient;
 use common::{config, decode_jpeg, start, stop, test_stream};
+use streamserver::config::SourceConfig;
 
 /// Polls `path` until `pred` holds for its response (at most 5 s).
 async fn wait_for(
@@ -121,7 +122,9 @@ async fn health_state_metrics_and_viewer_describe_a_running_server() {
 async fn a_down_source_makes_health_503_and_streams_show_the_placeholder() {
     let mut cfg = config(160, 120, 30);
     let mut down = test_stream("down", 160, 120, 30);
-    down.test.fail_starts = 1000;
+    if let SourceConfig::Test(t) = &mut down.source {
+        t.fail_starts = 1000;
+    }
     down.supervisor.backoff_initial = Duration::from_secs(60);
     down.supervisor.backoff_max = Duration::from_secs(60);
     cfg.streams.push(down);

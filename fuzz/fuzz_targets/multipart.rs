@@ -10,7 +10,7 @@
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use streamserver::multipart::{boundary_from_content_type, Limits, MultipartParser};
+use streamserver::mjpeg::parser::{boundary_from_content_type, Limits, MultipartParser};
 
 const BOUNDARIES: [&str; 5] = [
     "streamserver-boundary",

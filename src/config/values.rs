@@ -1,7 +1,8 @@
 //! Config values that are checked while they are parsed, so an error names their key and line:
-//! stream ids and JPEG quality.
+//! stream ids, JPEG quality, pixel formats and chroma subsampling. The ones the camera helper
+//! receives in its Start settings also serialize, to what they parse from.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// A stream id: 1–32 of `[A-Za-z0-9_-]`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -33,6 +34,12 @@ impl std::fmt::Display for StreamId {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Quality(pub u8);
 
+impl Serialize for Quality {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u8(self.0)
+    }
+}
+
 impl<'de> Deserialize<'de> for Quality {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let q = i64::deserialize(d)?;
@@ -44,4 +51,88 @@ impl<'de> Deserialize<'de> for Quality {
             )))
         }
     }
+}
+
+/// Pixel layouts a source can hand to the encoder. Names follow libcamera's formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PixelFormat {
+    /// 3 bytes per pixel, R G B in memory order.
+    Rgb888,
+    /// 3 bytes per pixel, B G R in memory order.
+    Bgr888,
+    /// Planar 4:2:0: Y, then U (Cb), then V (Cr), chroma planes half size in both directions.
+    Yuv420,
+    /// Semi-planar 4:2:0: Y plane, then one plane of interleaved U/V pairs.
+    Nv12,
+}
+
+impl PixelFormat {
+    pub const ALL: [PixelFormat; 4] = [Self::Rgb888, Self::Bgr888, Self::Yuv420, Self::Nv12];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Rgb888 => "rgb888",
+            Self::Bgr888 => "bgr888",
+            Self::Yuv420 => "yuv420",
+            Self::Nv12 => "nv12",
+        }
+    }
+
+    /// Number of planes a frame of this format carries.
+    pub fn planes(self) -> usize {
+        match self {
+            Self::Rgb888 | Self::Bgr888 => 1,
+            Self::Yuv420 => 3,
+            Self::Nv12 => 2,
+        }
+    }
+
+    /// The tightest row stride (bytes) of each plane for a `width`-pixel-wide image.
+    pub fn min_strides(self, width: usize) -> [usize; 3] {
+        let half = width.div_ceil(2);
+        match self {
+            Self::Rgb888 | Self::Bgr888 => [width * 3, 0, 0],
+            Self::Yuv420 => [width, half, half],
+            Self::Nv12 => [width, half * 2, 0],
+        }
+    }
+
+    /// Rows of each plane for a `height`-pixel-high image.
+    pub fn plane_rows(self, height: usize) -> [usize; 3] {
+        let half = height.div_ceil(2);
+        match self {
+            Self::Rgb888 | Self::Bgr888 => [height, 0, 0],
+            Self::Yuv420 => [height, half, half],
+            Self::Nv12 => [height, half, 0],
+        }
+    }
+}
+
+/// JPEG chroma subsampling for RGB input (YUV input keeps its own 4:2:0).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum Subsampling {
+    #[serde(rename = "444")]
+    S444,
+    #[serde(rename = "422")]
+    S422,
+    #[default]
+    #[serde(rename = "420")]
+    S420,
+    #[serde(rename = "gray")]
+    Gray,
+}
+
+/// Checks that `url` is an `http://` or `https://` URL with a host; the message says what is
+/// wrong. Used by the sources that fetch from a URL (`http`, `relay`).
+pub fn check_http_url(url: &str) -> Result<(), String> {
+    let uri: http::Uri = url.parse().map_err(|e| format!("{e}"))?;
+    match uri.scheme_str() {
+        Some("http" | "https") => {}
+        _ => return Err("must start with http:// or https://".into()),
+    }
+    if uri.host().is_none_or(str::is_empty) {
+        return Err("has no host".into());
+    }
+    Ok(())
 }

@@ -1,17 +1,21 @@
 //! The HTTP side: a hyper 1 server on tokio that serves the streams' latest frames.
 //!
-//! - [`routes`]: request → response (streams, snapshots, viewer, health, state, metrics).
-//! - [`mjpeg`]: the multipart body of a stream client.
+//! - [`routes`]: request → route (streams, snapshots, viewer, health, state, metrics), 4xx.
+//! - [`stream_body`]: the multipart body of a stream client (pacing, slow clients).
+//! - [`snapshot`]: one fresh JPEG.
 //! - [`status`]: the JSON state, health and Prometheus text.
+//! - [`responses`]: text/JSON/HTML/JPEG responses and their headers.
 //! - [`conn`]: socket options that keep slow clients current, and the write timeout.
 //!
 //! [`HttpServer::run`] accepts connections until shutdown, then lets open connections finish
 //! (stream bodies end at once) until the hard deadline, and aborts what is left.
 
 pub mod conn;
-pub mod mjpeg;
+pub mod responses;
 pub mod routes;
+pub mod snapshot;
 pub mod status;
+pub mod stream_body;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -27,12 +31,15 @@ use tokio::task::JoinSet;
 use tracing::{debug, info, info_span, warn, Instrument};
 
 use crate::config::ServerConfig;
-use crate::frame::LatestFrame;
+use crate::pipeline::demand::Demand;
+use crate::pipeline::slot::LatestFrame;
+use crate::pipeline::stats::StreamStats;
 use crate::shutdown::Shutdown;
-use crate::stats::StreamStats;
+use crate::supervise::StatusBoard;
+use crate::systemd::vitals::{Heartbeat, BEAT_EVERY};
 
 /// Connections allowed beyond `max_clients` for snapshots, state polls and the viewer.
-const EXTRA_CONNECTIONS: usize = 64;
+pub const EXTRA_CONNECTIONS: usize = 64;
 
 #[derive(Debug, thiserror::Error)]
 pub enum HttpError {
@@ -48,7 +55,11 @@ pub enum HttpError {
 pub struct StreamHandle {
     pub id: String,
     pub slot: LatestFrame,
+    /// Stream clients and snapshots note their demand here (idle mode).
+    pub demand: Arc<Demand>,
     pub stats: Arc<StreamStats>,
+    /// The source's state as its supervisor sees it.
+    pub status: Arc<StatusBoard>,
     /// Frame age beyond which `/health` reports the stream unhealthy.
     pub stale_after: std::time::Duration,
 }
@@ -90,16 +101,22 @@ impl HttpServer {
             .expect("a bound listener has an address")
     }
 
-    /// Serves until shutdown, then drains connections until the shutdown deadline.
-    pub async fn run(self) {
+    /// Serves until shutdown, then drains connections until the shutdown deadline. The accept
+    /// loop beats `heart` every second while it runs (the systemd watchdog checks it).
+    pub async fn run(self, heart: Heartbeat) {
         let state = self.state;
         let max_conns = state.config.max_clients + EXTRA_CONNECTIONS;
         let conn_permits = Arc::new(Semaphore::new(max_conns));
         let mut conns = JoinSet::new();
         info!(addr = %self.listener.local_addr().map(|a| a.to_string()).unwrap_or_default(), "listening");
+        let mut beat = tokio::time::interval(BEAT_EVERY);
         loop {
             let accepted = tokio::select! {
                 _ = state.shutdown.triggered() => break,
+                _ = beat.tick() => {
+                    heart.beat();
+                    continue;
+                }
                 accepted = self.listener.accept() => accepted,
                 Some(_) = conns.join_next(), if !conns.is_empty() => continue,
             };

@@ -14,19 +14,17 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
 use http::header::{self, HeaderValue};
 use http::{Method, Request, Response, StatusCode};
-use http_body_util::{combinators::UnsyncBoxBody, BodyExt, Full};
-use tracing::{debug, info};
+use http_body_util::BodyExt;
+use tracing::info;
 
 use super::conn::ClientSocket;
-use super::mjpeg::{ClientSlot, MjpegBody, PartBuf, BOUNDARY};
+use super::responses::{empty, html, no_cache, text, ResponseBody};
+use super::snapshot::snapshot;
+use super::stream_body::{ClientSlot, MjpegBody};
 use super::{status, AppState, StreamHandle};
-use crate::frame::Frame;
-
-/// Every response body yields [`PartBuf`]s, so stream parts go out without copying the JPEG.
-pub type ResponseBody = UnsyncBoxBody<PartBuf, std::convert::Infallible>;
+use crate::mjpeg::format;
 
 const VIEWER_HTML: &str = include_str!("viewer.html");
 
@@ -179,7 +177,7 @@ fn stream(
     };
     let span = tracing::info_span!("stream", stream = %s.id, fps);
     info!(parent: &span, "client connected");
-    s.slot.note_demand();
+    s.demand.note();
     let shutdown = state.shutdown.clone();
     let body = MjpegBody::new(
         s.slot.subscribe(),
@@ -195,130 +193,11 @@ fn stream(
     let h = resp.headers_mut();
     h.insert(
         header::CONTENT_TYPE,
-        HeaderValue::from_str(&format!("multipart/x-mixed-replace;boundary={BOUNDARY}")).unwrap(),
+        HeaderValue::from_str(&format::content_type()).expect("a valid header value"),
     );
     no_cache(h);
     resp
-}
-
-async fn snapshot(s: &StreamHandle, state: &AppState) -> Response<ResponseBody> {
-    s.slot.note_demand();
-    let Some(frame) = wait_for_frame(s, state.config.snapshot_timeout, &state.shutdown).await
-    else {
-        return text(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "no frame available yet; try again\n",
-        );
-    };
-    debug!(stream = %s.id, seq = frame.seq, "snapshot");
-    jpeg_response(&frame)
-}
-
-/// A fresh frame: the newest if it is recent, else the next one (bounded by `timeout`); the
-/// newest, however old, if none comes in time.
-async fn wait_for_frame(
-    s: &StreamHandle,
-    timeout: Duration,
-    shutdown: &crate::shutdown::Shutdown,
-) -> Option<Arc<Frame>> {
-    const FRESH: Duration = Duration::from_secs(1);
-    let mut rx = s.slot.subscribe();
-    let current = rx.borrow_and_update().clone();
-    if let Some(f) = &current {
-        if f.published_at.elapsed() < FRESH {
-            return current;
-        }
-    }
-    // Shutdown must not wait for a snapshot that waits for a frame.
-    tokio::select! {
-        waited = tokio::time::timeout(timeout, rx.changed()) => match waited {
-            Ok(Ok(())) => rx.borrow().clone().or(current),
-            _ => current,
-        },
-        _ = shutdown.triggered() => current,
-    }
-}
-
-fn jpeg_response(frame: &Frame) -> Response<ResponseBody> {
-    let mut resp = Response::new(full(frame.jpeg.clone()));
-    let h = resp.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("image/jpeg"));
-    h.insert(
-        "x-timestamp",
-        HeaderValue::from_str(&format!("{:.6}", frame.timestamp_secs())).unwrap(),
-    );
-    h.insert("x-frame-seq", HeaderValue::from(frame.seq));
-    h.insert(
-        header::CONTENT_DISPOSITION,
-        HeaderValue::from_static("inline; filename=\"snapshot.jpg\""),
-    );
-    no_cache(h);
-    resp
-}
-
-fn no_cache(h: &mut http::HeaderMap) {
-    h.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("no-store, no-cache, must-revalidate, max-age=0"),
-    );
-    h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
-    h.insert(header::EXPIRES, HeaderValue::from_static("0"));
-}
-
-pub fn text(code: StatusCode, body: &str) -> Response<ResponseBody> {
-    with_type(
-        code,
-        "text/plain; charset=utf-8",
-        Bytes::from(body.to_string()),
-    )
-}
-
-pub fn json(code: StatusCode, body: String) -> Response<ResponseBody> {
-    let mut resp = with_type(code, "application/json", Bytes::from(body));
-    no_cache(resp.headers_mut());
-    resp
-}
-
-fn html(body: &'static str) -> Response<ResponseBody> {
-    with_type(
-        StatusCode::OK,
-        "text/html; charset=utf-8",
-        Bytes::from_static(body.as_bytes()),
-    )
-}
-
-pub fn with_type(code: StatusCode, ctype: &'static str, body: Bytes) -> Response<ResponseBody> {
-    let mut resp = Response::new(full(body));
-    *resp.status_mut() = code;
-    resp.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(ctype));
-    resp
-}
-
-fn full(body: Bytes) -> ResponseBody {
-    use bytes::Buf;
-    // `Full` of the chained buffer (not `map_frame`, which drops the exact size hint): hyper then
-    // sends `Content-Length` instead of chunking snapshots and JSON.
-    Full::new(body.chain(Bytes::new()).chain(Bytes::new())).boxed_unsync()
-}
-
-fn empty() -> ResponseBody {
-    full(Bytes::new())
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn query_parsing() {
-        assert_eq!(Query::parse("fps=5&t=123").unwrap().fps, Some(5));
-        assert_eq!(
-            Query::parse("action=stream").unwrap().action.as_deref(),
-            Some("stream")
-        );
-        assert!(Query::parse("fps=abc").is_err());
-        assert!(Query::parse("fps=0").is_err());
-        assert!(Query::parse("").unwrap().fps.is_none());
-    }
-}
+mod tests;

@@ -2,7 +2,8 @@
 //! Prometheus text.
 //!
 //! A stream is healthy when its source is running and its newest live frame is younger than its
-//! stall timeout, or its source is alive but idle (idle mode: nobody wants frames); `/health`
+//! stall timeout, or its source is alive but idle (idle mode: nobody wants frames) or paused on
+//! purpose (a camera's pause file); `/health`
 //! answers 503 when any stream is not.
 
 use std::fmt::Write;
@@ -11,10 +12,10 @@ use std::sync::atomic::Ordering::Relaxed;
 use http::StatusCode;
 use serde::Serialize;
 
-use super::routes::{json, with_type, ResponseBody};
+use super::responses::{json, with_type, ResponseBody};
 use super::{AppState, StreamHandle};
-use crate::frame::FrameKind;
-use crate::stats::SourceState;
+use crate::pipeline::slot::FrameKind;
+use crate::supervise::SourceState;
 
 #[derive(Serialize)]
 pub struct StreamState {
@@ -35,6 +36,8 @@ pub struct StreamState {
     pub showing_placeholder: bool,
     /// Idle mode: the source is alive but encodes nothing until a client or snapshot asks.
     pub idle: bool,
+    /// Paused on purpose (a camera's pause file): the camera is released for other programs.
+    pub paused: bool,
     pub frames_captured: u64,
     pub frames_sent: u64,
     pub frames_dropped: u64,
@@ -53,14 +56,15 @@ pub struct ServerState {
 
 pub fn stream_state(s: &StreamHandle) -> StreamState {
     let st = &s.stats;
-    let status = st.status();
+    let status = s.status.get();
     let latest = s.slot.latest();
     let age = latest.as_ref().map(|f| f.published_at.elapsed());
     let placeholder = latest.as_ref().is_some_and(|f| f.kind != FrameKind::Live);
     let idle = st.idle.load(Relaxed);
+    let paused = st.paused.load(Relaxed);
+    // Paused on purpose is healthy (its picture says so); so is idle with an old frame.
     let healthy = status.state == SourceState::Running
-        && !placeholder
-        && (idle || age.is_some_and(|a| a <= s.stale_after));
+        && (paused || !placeholder && (idle || age.is_some_and(|a| a <= s.stale_after)));
     StreamState {
         id: s.id.clone(),
         source: st.kind,
@@ -77,6 +81,7 @@ pub fn stream_state(s: &StreamHandle) -> StreamState {
         last_frame_age_s: age.map(|a| round2(a.as_secs_f64())),
         showing_placeholder: placeholder,
         idle,
+        paused,
         frames_captured: st.frames_captured.total(),
         frames_sent: st.frames_sent.total(),
         frames_dropped: st.frames_dropped.load(Relaxed),

@@ -1,4 +1,4 @@
-//! One probe connection, on the shared [`crate::mjpeg_client`]: counting the parts of one
+//! One probe connection, on the shared [`crate::mjpeg::client`]: counting the parts of one
 //! stream (optionally reading them slowly), plus the stalled connections that send a request and
 //! never read.
 
@@ -9,8 +9,9 @@ use tokio::time::timeout;
 
 use super::report::ClientStats;
 use super::ProbeError;
-use crate::mjpeg_client::{self, OpenOptions, Target};
-use crate::multipart::Limits;
+use crate::http_client::{self, ConnectOptions, HttpClientError};
+use crate::mjpeg::client::{self as mjpeg_client, ClientError, OpenOptions, Target};
+use crate::mjpeg::parser::Limits;
 
 /// hyper's read buffer: bounds how far the client reads ahead of the parser.
 const MAX_READ_BUF_BYTES: usize = 64 * 1024;
@@ -35,17 +36,24 @@ pub(crate) struct ConnSettings {
 }
 
 impl ConnSettings {
+    fn connect_options(&self) -> ConnectOptions {
+        ConnectOptions {
+            timeout: self.timeout,
+            recv_buffer_bytes: self.recv_buffer_bytes,
+            accept_invalid_certs: false,
+        }
+    }
+
     /// One connection: request the stream and count parts until `frames` is reached (Ok) or the
     /// connection fails (Err). The caller races it against the deadline.
     pub(crate) async fn stream_once(&self, stats: &mut ClientStats) -> Result<(), ProbeError> {
         let opts = OpenOptions {
-            connect_timeout: self.timeout,
+            connect: self.connect_options(),
             max_read_buf_bytes: if self.read_interval.is_some() {
                 SLOW_READER_READ_BUF_BYTES
             } else {
                 MAX_READ_BUF_BYTES
             },
-            recv_buffer_bytes: self.recv_buffer_bytes,
             limits: self.limits,
             user_agent: USER_AGENT_VALUE,
         };
@@ -76,18 +84,21 @@ impl ConnSettings {
         mut stop: tokio::sync::watch::Receiver<bool>,
     ) -> Result<(), ProbeError> {
         let t = &self.target;
-        let mut stream = mjpeg_client::connect(t, self.timeout, self.recv_buffer_bytes).await?;
+        let mut stream = http_client::connect(t, &self.connect_options())
+            .await
+            .map_err(ClientError::Http)?;
         let auth = t
             .authorization()
             .map_or(String::new(), |a| format!("Authorization: {a}\r\n"));
         let request = format!(
             "GET {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: {USER_AGENT_VALUE}\r\n{auth}\r\n",
-            t.path, t.authority
+            t.path(),
+            t.authority()
         );
         timeout(self.timeout, stream.write_all(request.as_bytes()))
             .await
-            .map_err(|_| mjpeg_client::ClientError::Timeout("sending the request"))?
-            .map_err(mjpeg_client::ClientError::Write)?;
+            .map_err(|_| ClientError::Http(HttpClientError::Timeout("sending the request")))?
+            .map_err(|e| ClientError::Http(HttpClientError::Write(e)))?;
         // `stop` is set by the probe; its sender outlives every stalled connection.
         let _ = stop.wait_for(|s| *s).await;
         Ok(())

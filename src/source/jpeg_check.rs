@@ -159,5 +159,4 @@ pub fn check_markers(data: &[u8], max_bytes: usize) -> Result<(), JpegError> {
 }
 
 #[cfg(test)]
-#[path = "jpeg_check_tests.rs"]
 mod tests;

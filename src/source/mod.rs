@@ -5,58 +5,30 @@
 //! [`FrameSink`], which publishes into the stream's latest-frame slot. The [`FrameSource`] trait
 //! is the seam between a source and the [`crate::supervisor`], which (re)starts it.
 //!
-//! Kinds: `test` (the built-in moving test pattern, [`test_pattern`]); `camera` (libcamera,
-//! [`camera`]; only in builds with libcamera support); `folder` (the newest JPEG written into a
-//! directory, [`folder`]); `http` (a polled snapshot URL, [`http_source`]); `relay` (another
+//! Kinds: `test` (the built-in moving test pattern, [`test_pattern`]); `camera` (libcamera in
+//! the `streamserver-camera` helper process, [`camera`]); `folder` (the newest JPEG written into a
+//! directory, [`folder`]); `http` (a polled snapshot URL, [`snapshot_poll`]); `relay` (another
 //! MJPEG stream, re-served, [`relay`]). Shared by the JPEG-receiving sources: [`jpeg_check`]
-//! (the validator) and [`stale`] (what clients see when the input goes quiet).
+//! (the validator) and [`stale`] (what clients see when the input goes quiet); by the sources that
+//! make their own frames: [`pace`] (their frame clock). Each source
+//! takes its own config type (`crate::config::SourceConfig`'s variant) and nothing else.
 
 pub mod camera;
-
 pub mod folder;
-pub mod folder_bench;
-mod folder_files;
-pub mod http_fetch;
-pub mod http_source;
-mod inotify;
 pub mod jpeg_check;
+pub mod pace;
 pub mod relay;
+pub mod snapshot_poll;
 pub mod stale;
 pub mod test_pattern;
 
 use std::sync::{Arc, Condvar, Mutex};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
-use bytes::Bytes;
-use serde::Deserialize;
-
-use crate::config::StreamConfig;
-use crate::encoder::EncodeError;
-use crate::frame::{FrameKind, LatestFrame, NewFrame};
-use crate::stats::StreamStats;
-
-/// The source kinds a `[[stream]]` can name in `source = "…"`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SourceKind {
-    Test,
-    Camera,
-    Folder,
-    Http,
-    Relay,
-}
-
-impl SourceKind {
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Test => "test",
-            Self::Camera => "camera",
-            Self::Folder => "folder",
-            Self::Http => "http",
-            Self::Relay => "relay",
-        }
-    }
-}
+use crate::config::{SourceConfig, StreamConfig};
+use crate::pipeline::encode_pool::EncodePoolError;
+use crate::pipeline::encoder::EncodeError;
+use crate::pipeline::sink::FrameSink;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
@@ -64,6 +36,8 @@ pub enum SourceError {
     Unavailable { kind: &'static str, reason: String },
     #[error("encoding failed: {0}")]
     Encode(#[from] EncodeError),
+    #[error(transparent)]
+    EncodePool(#[from] EncodePoolError),
     #[error("injected fault: {0}")]
     Injected(&'static str),
     #[error("cannot start thread `{name}`")]
@@ -80,7 +54,7 @@ pub enum SourceError {
     #[error(transparent)]
     Folder(#[from] folder::FolderError),
     #[error(transparent)]
-    Http(#[from] http_source::HttpSourceError),
+    SnapshotPoll(#[from] snapshot_poll::SnapshotPollError),
     #[error(transparent)]
     Relay(#[from] relay::RelayError),
 }
@@ -90,9 +64,9 @@ impl SourceError {
     pub fn is_retryable(&self) -> bool {
         match self {
             Self::Unavailable { .. } => false,
-            Self::Camera(err) => err.is_retryable(),
+            Self::Camera(e) => e.is_retryable(),
             Self::Folder(e) => e.is_retryable(),
-            Self::Http(e) => e.is_retryable(),
+            Self::SnapshotPoll(e) => e.is_retryable(),
             Self::Relay(e) => e.is_retryable(),
             _ => true,
         }
@@ -130,46 +104,6 @@ impl StopFlag {
     }
 }
 
-/// Where a source delivers frames: the stream's slot plus its counters.
-#[derive(Clone)]
-pub struct FrameSink {
-    pub slot: LatestFrame,
-    pub stats: Arc<StreamStats>,
-}
-
-impl FrameSink {
-    pub fn new(slot: LatestFrame, stats: Arc<StreamStats>) -> Self {
-        Self { slot, stats }
-    }
-
-    /// Publishes a live JPEG (captured at `captured_at`).
-    pub fn publish_jpeg(&self, jpeg: Bytes, captured_at: SystemTime, width: u32, height: u32) {
-        self.stats.frame_captured(width, height);
-        self.slot.publish(NewFrame {
-            jpeg,
-            captured_at,
-            width,
-            height,
-            kind: FrameKind::Live,
-        });
-    }
-
-    /// Counts a frame the source produced but did not publish (encoder busy, invalid, idle).
-    pub fn frame_dropped(&self) {
-        self.stats.frame_dropped();
-    }
-
-    /// A sign of life without a frame (keeps the supervisor's stall detection quiet).
-    pub fn alive(&self) {
-        self.stats.alive();
-    }
-
-    /// Whether anyone wants frames now (a client watches or asked within `window`): idle mode.
-    pub fn in_demand(&self, window: Duration) -> bool {
-        self.slot.in_demand(window)
-    }
-}
-
 /// A stream's frame producer. Runs on its own OS thread, started (and restarted) by the
 /// supervisor through a fresh value from [`build`].
 pub trait FrameSource: Send {
@@ -180,96 +114,49 @@ pub trait FrameSource: Send {
     fn run(&mut self, sink: &FrameSink, stop: &StopFlag) -> Result<(), SourceError>;
 }
 
-/// Config checks of a stream's source table that serde cannot do: `(key below the stream,
-/// message)`, e.g. `("folder.path", "is required…")`. Called by the config's validate step.
-pub fn check_config(stream: &StreamConfig) -> Result<(), (String, String)> {
-    let (table, checked) = match stream.source {
-        SourceKind::Folder => ("folder", stream.folder.as_ref().map(|c| c.validate())),
-        SourceKind::Http => ("http", stream.http.as_ref().map(|c| c.validate())),
-        SourceKind::Relay => ("relay", stream.relay.as_ref().map(|c| c.validate())),
-        _ => return Ok(()),
-    };
-    match checked {
-        None => Err((
-            table.to_string(),
-            format!("source = \"{table}\" needs a [stream.{table}] table"),
-        )),
-        Some(Err((key, message))) => Err((format!("{table}.{key}"), message)),
-        // A request must end before the supervisor takes the silence for a stall.
-        Some(Ok(())) => match &stream.http {
-            Some(h) if h.timeout >= stream.supervisor.stall_timeout => Err((
-                "http.timeout".into(),
-                format!(
-                    "{:?} must be below supervisor.stall_timeout ({:?})",
-                    h.timeout, stream.supervisor.stall_timeout
-                ),
-            )),
-            _ => Ok(()),
-        },
+/// Checks at start-up that a stream's source can run here (the build has it, its folder or
+/// placeholder image is usable, its URL parses), so a problem is a one-line error before the
+/// server starts, not a restart loop.
+pub fn preflight(stream: &StreamConfig) -> Result<(), SourceError> {
+    match &stream.source {
+        SourceConfig::Auto { .. } | SourceConfig::Test(_) => Ok(()),
+        SourceConfig::Camera(_) => camera::preflight(),
+        SourceConfig::Folder(c) => Ok(folder::preflight(c)?),
+        SourceConfig::SnapshotPoll(c) => Ok(snapshot_poll::preflight(c)?),
+        SourceConfig::Relay(c) => Ok(relay::preflight(c)?),
     }
 }
 
-/// Checks at start-up that a stream's source can exist in this build, so a missing feature is a
-/// one-line error before the server starts, not a restart loop.
-pub fn check_available(stream: &StreamConfig) -> Result<(), SourceError> {
-    match stream.source {
-        SourceKind::Test => Ok(()),
-        SourceKind::Camera => camera::check_available(),
-        SourceKind::Folder => Ok(folder::check(stream.folder.as_ref())?),
-        SourceKind::Http => Ok(http_source::check(stream.http.as_ref())?),
-        SourceKind::Relay => Ok(relay::check(stream.relay.as_ref())?),
-    }
+/// Decides what a `source = "auto"` stream runs (the camera if the helper finds one, else the
+/// test pattern) and logs why; other streams are returned unchanged. Blocking (it runs the
+/// camera helper's `list`): call it from a blocking context.
+pub fn resolve_auto(stream: StreamConfig) -> StreamConfig {
+    camera::auto::resolve(stream)
 }
 
 /// Builds a fresh source for one (re)start of `stream`. `attempt` counts starts from 0.
 pub fn build(stream: &StreamConfig, attempt: u32) -> Result<Box<dyn FrameSource>, SourceError> {
-    check_available(stream)?;
-    match stream.source {
-        SourceKind::Test => Ok(Box::new(test_pattern::TestPattern::new(
-            stream.id.to_string(),
-            stream.test.clone(),
-            stream.encoder.settings(),
-            stream.encoder.pool(),
+    preflight(stream)?;
+    let id = stream.id.to_string();
+    Ok(match &stream.source {
+        // The app resolves `auto` at start; resolving here too keeps `build` total.
+        SourceConfig::Auto { .. } => return build(&resolve_auto(stream.clone()), attempt),
+        SourceConfig::Test(c) => Box::new(test_pattern::TestPattern::new(
+            id,
+            c.clone(),
+            stream.encoder,
             attempt,
-        )?)),
-        #[cfg(has_libcamera)]
-        SourceKind::Camera => Ok(Box::new(camera::CameraSource::new(
-            stream.id.to_string(),
-            stream.camera.clone(),
-            stream.encoder.settings(),
-            stream.encoder.pool(),
-        ))),
-        SourceKind::Folder => {
-            let config = stream.folder.clone().ok_or(folder::FolderError::NoConfig)?;
-            Ok(Box::new(folder::FolderSource::new(
-                stream.id.to_string(),
-                config,
-            )?))
+        )?),
+        SourceConfig::Camera(c) => {
+            Box::new(camera::CameraSource::new(id, c.clone(), stream.encoder))
         }
-        SourceKind::Http => {
-            let config = stream
-                .http
-                .clone()
-                .ok_or(http_source::HttpSourceError::NoConfig)?;
-            Ok(Box::new(http_source::HttpSource::new(
-                stream.id.to_string(),
-                config,
-                stream.encoder.settings(),
-                attempt,
-            )?))
-        }
-        SourceKind::Relay => {
-            let config = stream.relay.clone().ok_or(relay::RelayError::NoConfig)?;
-            Ok(Box::new(relay::RelaySource::new(
-                stream.id.to_string(),
-                config,
-            )?))
-        }
-        // Without libcamera, `check_available` above has already refused the camera.
-        #[cfg(not(has_libcamera))]
-        SourceKind::Camera => Err(SourceError::Unavailable {
-            kind: "camera",
-            reason: "this build has no libcamera support".into(),
-        }),
-    }
+        SourceConfig::Folder(c) => Box::new(folder::FolderSource::new(id, c.clone())?),
+        SourceConfig::SnapshotPoll(c) => Box::new(snapshot_poll::SnapshotPollSource::new(
+            id,
+            c.clone(),
+            stream.encoder,
+            attempt,
+        )?),
+        SourceConfig::Relay(c) => Box::new(relay::RelaySource::new(id, c.clone())?),
+    })
 }

@@ -11,27 +11,15 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
-use serde::Deserialize;
 use tracing::{info, warn};
 
 use super::jpeg_check::{self, JpegLimits};
 use super::FrameSink;
-use crate::frame::{FrameKind, NewFrame};
+use crate::config::OnStale;
+use crate::pipeline::slot::{FrameKind, NewFrame};
 
 /// Largest accepted `placeholder_image` file.
 const MAX_PLACEHOLDER_BYTES: usize = 16 * 1024 * 1024;
-
-/// `on_stale`: what clients see once the input is stale.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum OnStale {
-    /// Keep the last good frame on air (clients keep receiving it about once a second).
-    LastFrame,
-    /// Show `placeholder_image`, or the built-in "stream is down" picture.
-    Placeholder,
-    /// End every client stream; new clients are ended at once until a fresh frame arrives.
-    Disconnect,
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum PlaceholderError {
@@ -151,7 +139,13 @@ impl StaleGuard {
                     .map(|f| (f.width, f.height))
                     .unwrap_or((0, 0));
                 let (w, h) = if w == 0 || h == 0 { (640, 480) } else { (w, h) };
-                match crate::placeholder::render(&self.stream_id, why, SystemTime::now(), w, h) {
+                match crate::pipeline::placeholder::render(
+                    &self.stream_id,
+                    why,
+                    SystemTime::now(),
+                    w,
+                    h,
+                ) {
                     Ok(jpeg) => Some((jpeg, w, h)),
                     Err(err) => {
                         warn!(%err, "cannot render the placeholder frame");
@@ -178,96 +172,4 @@ impl StaleGuard {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::frame::LatestFrame;
-    use crate::stats::StreamStats;
-    use std::sync::Arc;
-
-    fn sink() -> FrameSink {
-        FrameSink::new(
-            LatestFrame::new(),
-            Arc::new(StreamStats::new("s", "folder")),
-        )
-    }
-
-    #[test]
-    fn fires_once_per_quiet_spell_and_rearms_on_a_fresh_frame() {
-        let sink = sink();
-        let t0 = Instant::now();
-        let mut g = StaleGuard::new(
-            "s".into(),
-            Duration::from_secs(5),
-            OnStale::Placeholder,
-            None,
-        );
-        g.fresh(t0);
-        assert!(!g.check(&sink, t0 + Duration::from_secs(4), "quiet"));
-        assert!(sink.slot.latest().is_none());
-        assert!(g.check(&sink, t0 + Duration::from_secs(5), "quiet"));
-        let ph = sink.slot.latest().unwrap();
-        assert_eq!(ph.kind, FrameKind::Placeholder);
-        assert_eq!((ph.width, ph.height), (640, 480));
-        assert!(
-            !g.check(&sink, t0 + Duration::from_secs(60), "quiet"),
-            "once"
-        );
-        assert_eq!(sink.slot.latest().unwrap().seq, ph.seq);
-        g.fresh(t0 + Duration::from_secs(61));
-        assert!(!g.is_stale());
-        assert!(g.check(&sink, t0 + Duration::from_secs(66), "quiet"));
-    }
-
-    #[test]
-    fn last_frame_publishes_nothing_and_disconnect_publishes_the_marker() {
-        let sink = sink();
-        let t0 = Instant::now();
-        let mut keep =
-            StaleGuard::new("s".into(), Duration::from_secs(1), OnStale::LastFrame, None);
-        assert!(keep.check(&sink, t0 + Duration::from_secs(2), "quiet"));
-        assert!(sink.slot.latest().is_none());
-        let mut cut = StaleGuard::new(
-            "s".into(),
-            Duration::from_secs(1),
-            OnStale::Disconnect,
-            None,
-        );
-        assert!(cut.check(&sink, t0 + Duration::from_secs(2), "quiet"));
-        let marker = sink.slot.latest().unwrap();
-        assert_eq!(marker.kind, FrameKind::EndOfStream);
-        assert!(
-            turbojpeg::read_header(&marker.jpeg).is_ok(),
-            "snapshots still get a picture"
-        );
-    }
-
-    #[test]
-    fn restart_clock_postpones_staleness() {
-        let sink = sink();
-        let t0 = Instant::now();
-        let mut g = StaleGuard::new(
-            "s".into(),
-            Duration::from_secs(5),
-            OnStale::Placeholder,
-            None,
-        );
-        g.restart_clock(t0 + Duration::from_secs(10));
-        assert!(!g.check(&sink, t0 + Duration::from_secs(12), "quiet"));
-        assert!(g.check(&sink, t0 + Duration::from_secs(15), "quiet"));
-    }
-
-    #[test]
-    fn a_placeholder_image_must_be_a_jpeg() {
-        let dir = std::env::temp_dir().join(format!("stale-ph-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let bad = dir.join("bad.jpg");
-        std::fs::write(&bad, b"not a jpeg").unwrap();
-        let err = PlaceholderImage::load(&bad).unwrap_err();
-        assert!(err.to_string().contains("bad.jpg"), "{err}");
-        assert!(matches!(
-            PlaceholderImage::load(&dir.join("missing.jpg")),
-            Err(PlaceholderError::Read { .. })
-        ));
-        std::fs::remove_dir_all(&dir).unwrap();
-    }
-}
+mod tests;

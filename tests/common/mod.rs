@@ -22,7 +22,7 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use streamserver::app::{self, Running};
-use streamserver::config::{Config, StreamConfig, StreamId};
+use streamserver::config::{Config, SourceConfig, StreamConfig, StreamId, TestPatternConfig};
 use streamserver::shutdown::Shutdown;
 
 /// A default config for in-process tests: loopback, one `main` test-pattern stream `w`×`h` at
@@ -41,9 +41,12 @@ pub fn config(width: usize, height: usize, fps: u32) -> Config {
 pub fn test_stream(id: &str, width: usize, height: usize, fps: u32) -> StreamConfig {
     let mut s = StreamConfig::test_pattern();
     s.id = StreamId(id.into());
-    s.test.width = width;
-    s.test.height = height;
-    s.test.fps = fps;
+    s.source = SourceConfig::Test(TestPatternConfig {
+        width,
+        height,
+        fps,
+        ..TestPatternConfig::default()
+    });
     s
 }
 
@@ -150,12 +153,18 @@ impl ServerProcess {
     /// Runs `streamserver <args> --listen 127.0.0.1:<free port>` in `dir` and waits until the
     /// port accepts connections (at most 10 s). Stderr goes to `dir/stderr.txt`.
     pub fn spawn(dir: &Path, args: &[&str]) -> Self {
+        Self::spawn_with_env(dir, args, &[])
+    }
+
+    /// [`spawn`](Self::spawn) with extra environment variables.
+    pub fn spawn_with_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Self {
         let port = free_port();
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
         let stderr_path = dir.join("stderr.txt");
         let child = Command::new(bin())
             .args(args)
             .args(["--listen", &addr.to_string()])
+            .envs(env.iter().copied())
             .current_dir(dir)
             .stdin(Stdio::null())
             .stdout(Stdio::null())

@@ -6,9 +6,10 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use streamserver::app::{self, Running};
-use streamserver::canvas::{Canvas, Yuv};
+use streamserver::config::EncoderConfig;
 use streamserver::config::{Config, StreamConfig};
-use streamserver::encoder::{Encoder, EncoderSettings, PixelFormat};
+use streamserver::pipeline::canvas::{Canvas, Yuv};
+use streamserver::pipeline::encoder::{Encoder, PixelFormat};
 use streamserver::shutdown::Shutdown;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
@@ -18,7 +19,7 @@ pub fn jpeg(w: usize, h: usize, label: &str) -> Vec<u8> {
     let mut canvas = Canvas::new(w, h);
     canvas.fill_rect(0, 0, w / 3, h / 3, Yuv::GREY);
     canvas.draw_text(4, 4, 1, label, Yuv::WHITE);
-    let mut enc = Encoder::new(EncoderSettings::default()).unwrap();
+    let mut enc = Encoder::new(&EncoderConfig::default()).unwrap();
     enc.encode(&canvas.raw_frame(PixelFormat::Yuv420))
         .unwrap()
         .to_vec()

@@ -7,9 +7,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use streamserver::config::{StreamConfig, StreamId};
-use streamserver::source::relay::RelayConfig;
-use streamserver::source::SourceKind;
+use streamserver::config::{RelayConfig, SourceConfig, StreamConfig, StreamId};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -242,6 +240,42 @@ async fn read_head(tcp: &mut TcpStream) -> std::io::Result<String> {
     Ok(String::from_utf8_lossy(&head).into_owned())
 }
 
+/// An HTTPS front for a plain upstream: terminates TLS with the self-signed test certificate
+/// and forwards each connection to `upstream` (a camera that serves MJPEG over https).
+pub struct TlsFront {
+    pub addr: SocketAddr,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl TlsFront {
+    pub async fn start(upstream: SocketAddr) -> Self {
+        let acceptor = tokio_rustls::TlsAcceptor::from(common::upstream::test_tls_config());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let task = tokio::spawn(async move {
+            while let Ok((tcp, _)) = listener.accept().await {
+                let acceptor = acceptor.clone();
+                tokio::spawn(async move {
+                    let Ok(mut tls) = acceptor.accept(tcp).await else {
+                        return; // a client that refused our certificate
+                    };
+                    let Ok(mut up) = TcpStream::connect(upstream).await else {
+                        return;
+                    };
+                    let _ = tokio::io::copy_bidirectional(&mut tls, &mut up).await;
+                });
+            }
+        });
+        Self { addr, task }
+    }
+}
+
+impl Drop for TlsFront {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
 /// A relay stream with short timeouts and a quick supervisor.
 pub fn relay_stream(url: String, tune: impl FnOnce(&mut RelayConfig)) -> StreamConfig {
     let mut relay = RelayConfig {
@@ -254,8 +288,7 @@ pub fn relay_stream(url: String, tune: impl FnOnce(&mut RelayConfig)) -> StreamC
     tune(&mut relay);
     let mut stream = StreamConfig::test_pattern();
     stream.id = StreamId("relay".into());
-    stream.source = SourceKind::Relay;
-    stream.relay = Some(relay);
+    stream.source = SourceConfig::Relay(relay);
     stream.supervisor.backoff_initial = Duration::from_millis(50);
     stream.supervisor.backoff_max = Duration::from_millis(200);
     stream.supervisor.stall_timeout = Duration::from_secs(3);

@@ -1,0 +1,146 @@
+//! Reading another process's resource use from `/proc` (CPU time from `/proc/PID/stat`, RSS from
+//! `/proc/PID/status`), sampled once a second by [`Sampler`], and raising our own fd limit so
+//! hundreds of client connections (inherited by child processes) fit.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProcError {
+    #[error("cannot read /proc/{pid}/{file}")]
+    Read {
+        pid: u32,
+        file: &'static str,
+        source: std::io::Error,
+    },
+    #[error("unexpected format of /proc/{pid}/{file}")]
+    Format { pid: u32, file: &'static str },
+    #[error("setrlimit(RLIMIT_NOFILE)")]
+    Rlimit(#[source] std::io::Error),
+}
+
+/// User + system CPU time of all threads of `pid` so far.
+pub fn cpu_time(pid: u32) -> Result<Duration, ProcError> {
+    let stat = read(pid, "stat")?;
+    let bad = || ProcError::Format { pid, file: "stat" };
+    // Fields after "(comm)": state is field 3, utime 14, stime 15 (proc(5)).
+    let rest = &stat[stat.rfind(')').ok_or_else(bad)? + 1..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<u64>().ok())
+            .ok_or_else(bad)
+    };
+    let total = ticks(11)? + ticks(12)?;
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
+    Ok(Duration::from_micros(total * 1_000_000 / hz))
+}
+
+/// Resident set size of `pid` in bytes (`VmRSS`).
+pub fn rss_bytes(pid: u32) -> Result<u64, ProcError> {
+    let status = read(pid, "status")?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().strip_suffix("kB"))
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(|kb| kb * 1024)
+        .ok_or(ProcError::Format {
+            pid,
+            file: "status",
+        })
+}
+
+fn read(pid: u32, file: &'static str) -> Result<String, ProcError> {
+    std::fs::read_to_string(format!("/proc/{pid}/{file}")).map_err(|source| ProcError::Read {
+        pid,
+        file,
+        source,
+    })
+}
+
+/// Raises the soft fd limit to the hard limit; returns the new soft limit.
+pub fn raise_fd_limit() -> Result<u64, ProcError> {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit only read/write the struct we pass.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
+            return Err(ProcError::Rlimit(std::io::Error::last_os_error()));
+        }
+        lim.rlim_cur = lim.rlim_max;
+        if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
+            return Err(ProcError::Rlimit(std::io::Error::last_os_error()));
+        }
+    }
+    // rlim_t is u64 on 64-bit Linux but u32 on 32-bit ARM (armv7): widen, never truncate.
+    Ok(lim.rlim_cur as _)
+}
+
+/// RSS samples of a process, one per interval, taken by a background thread until stopped.
+pub struct Sampler {
+    stop: Arc<AtomicBool>,
+    samples: Arc<Mutex<Vec<u64>>>,
+    thread: JoinHandle<()>,
+}
+
+/// What a [`Sampler`] saw.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RssSummary {
+    pub samples: usize,
+    pub first: u64,
+    /// The sample a quarter into the run (after connections and buffers have settled).
+    pub settled: u64,
+    pub last: u64,
+    pub max: u64,
+}
+
+impl Sampler {
+    /// Samples `pid`'s RSS now and then every `interval` (bounded: at most one sample per
+    /// interval, stops when the process is gone).
+    pub fn start(pid: u32, interval: Duration) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let samples = Arc::new(Mutex::new(Vec::new()));
+        let (s, v) = (stop.clone(), samples.clone());
+        let thread = std::thread::spawn(move || {
+            let mut next = Instant::now();
+            while !s.load(Ordering::Relaxed) {
+                if Instant::now() >= next {
+                    match rss_bytes(pid) {
+                        Ok(rss) => v.lock().unwrap().push(rss),
+                        Err(_) => return,
+                    }
+                    next += interval;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        });
+        Self {
+            stop,
+            samples,
+            thread,
+        }
+    }
+
+    pub fn finish(self) -> RssSummary {
+        self.stop.store(true, Ordering::Relaxed);
+        let _ = self.thread.join();
+        let v = self.samples.lock().unwrap();
+        RssSummary {
+            samples: v.len(),
+            first: v.first().copied().unwrap_or(0),
+            settled: v.get(v.len() / 4).copied().unwrap_or(0),
+            last: v.last().copied().unwrap_or(0),
+            max: v.iter().copied().max().unwrap_or(0),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

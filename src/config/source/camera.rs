@@ -1,0 +1,252 @@
+//! `[stream.camera]`: which camera a `source = "camera"` stream opens and how it captures.
+//!
+//! Ranges are checked while parsing so an error names its key and line. The types also
+//! serialize (to what they parse from): the server sends the table to the camera helper as the
+//! JSON of the protocol's Start command, and the helper parses it with the same checks.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use super::super::values::PixelFormat;
+
+/// Which camera to open: its index in `list-cameras` order, or its libcamera id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum CameraSelector {
+    Index(usize),
+    Id(String),
+}
+
+impl std::fmt::Display for CameraSelector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Index(i) => write!(f, "#{i}"),
+            Self::Id(id) => write!(f, "{id:?}"),
+        }
+    }
+}
+
+/// Picture rotation; 90/270 would need a transpose, which libcamera cameras rarely offer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Rotation {
+    #[default]
+    R0,
+    R180,
+}
+
+impl Serialize for Rotation {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u32(match self {
+            Self::R0 => 0,
+            Self::R180 => 180,
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for Rotation {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match i64::deserialize(d)? {
+            0 => Ok(Self::R0),
+            180 => Ok(Self::R180),
+            other => Err(serde::de::Error::custom(format!(
+                "rotation {other} is not supported: use 0 or 180 (with hflip/vflip for mirrors)"
+            ))),
+        }
+    }
+}
+
+/// The orientation asked of libcamera: rotation by 0 or 180 degrees, optionally mirrored
+/// horizontally afterwards (libcamera's `Rotate0Mirror` is an hflip, `Rotate180Mirror` a vflip).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Orientation {
+    pub rotate180: bool,
+    pub mirror: bool,
+}
+
+/// `[stream.camera]`: which camera and how to capture from it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CameraConfig {
+    /// Camera index (in `list-cameras` order) or libcamera id.
+    pub select: CameraSelector,
+    /// Requested size in pixels (the camera may adjust it; the adjustment is logged).
+    pub width: u32,
+    pub height: u32,
+    /// Frames per second (sets libcamera's frame-duration limits), 0.1..=240.
+    #[serde(deserialize_with = "de_fps")]
+    pub fps: f64,
+    /// Raw format asked of the camera; another of ours is accepted (with a warning) when the
+    /// camera offers only that.
+    pub format: PixelFormat,
+    /// Frame buffers (requests) in flight, 2..=16.
+    #[serde(deserialize_with = "de_buffer_count")]
+    pub buffer_count: u32,
+    pub rotation: Rotation,
+    pub hflip: bool,
+    pub vflip: bool,
+    /// Controls; unset = the camera's default. A control the camera lacks is warned about.
+    /// (Unset ones are left out when serialized: the file has no `null`.)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exposure_mode: Option<ExposureMode>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub awb_mode: Option<AwbMode>,
+    /// -1.0..=1.0 (0 = normal).
+    #[serde(deserialize_with = "de_brightness")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub brightness: Option<f32>,
+    /// 0.0..=32.0 (1 = normal).
+    #[serde(deserialize_with = "de_contrast")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contrast: Option<f32>,
+    /// No frame (or sign of life) from the camera helper for this long means a hung camera:
+    /// the helper is killed and a new one started.
+    #[serde(with = "humantime_serde")]
+    pub frame_timeout: Duration,
+    /// Time the camera helper has to start the camera (hello and first answer).
+    #[serde(with = "humantime_serde")]
+    pub start_timeout: Duration,
+    /// The `streamserver-camera` binary (unset: next to `streamserver`, else on `PATH`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub helper: Option<PathBuf>,
+    /// While this file exists the camera is released (the helper stops) so another program can
+    /// use it; capture resumes when it is removed. Unset: no pause file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pause_file: Option<PathBuf>,
+    /// What clients see while paused: `placeholder` (a frame saying so) or `last_frame`.
+    pub while_paused: WhilePaused,
+    /// A frame larger than this (bytes) from the helper is a protocol error.
+    #[serde(deserialize_with = "de_max_frame_bytes")]
+    pub max_frame_bytes: usize,
+}
+
+/// `while_paused`: what a paused camera stream shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WhilePaused {
+    #[default]
+    Placeholder,
+    LastFrame,
+}
+
+impl Default for CameraConfig {
+    fn default() -> Self {
+        Self {
+            select: CameraSelector::Index(0),
+            width: 1280,
+            height: 720,
+            fps: 30.0,
+            format: PixelFormat::Yuv420,
+            buffer_count: 4,
+            rotation: Rotation::R0,
+            hflip: false,
+            vflip: false,
+            exposure_mode: None,
+            awb_mode: None,
+            brightness: None,
+            contrast: None,
+            frame_timeout: Duration::from_secs(2),
+            start_timeout: Duration::from_secs(15),
+            helper: None,
+            pause_file: None,
+            while_paused: WhilePaused::Placeholder,
+            max_frame_bytes: 16 * 1024 * 1024,
+        }
+    }
+}
+
+impl CameraConfig {
+    /// Time between frames at the configured rate.
+    pub fn frame_interval(&self) -> Duration {
+        Duration::from_secs_f64(1.0 / self.fps)
+    }
+
+    /// The orientation that realises `rotation`, `hflip` and `vflip` together.
+    pub fn orientation(&self) -> Orientation {
+        let mut o = Orientation {
+            rotate180: self.rotation == Rotation::R180,
+            mirror: false,
+        };
+        if self.hflip {
+            o.mirror = !o.mirror;
+        }
+        if self.vflip {
+            // A vertical flip is a horizontal one rotated by 180 degrees.
+            o.rotate180 = !o.rotate180;
+            o.mirror = !o.mirror;
+        }
+        o
+    }
+}
+
+fn in_range<'de, D: Deserializer<'de>>(
+    d: D,
+    what: &str,
+    lo: f64,
+    hi: f64,
+) -> Result<f64, D::Error> {
+    let v = f64::deserialize(d)?;
+    if (lo..=hi).contains(&v) {
+        Ok(v)
+    } else {
+        Err(serde::de::Error::custom(format!(
+            "{what} {v} is outside {lo}..={hi}"
+        )))
+    }
+}
+
+fn de_fps<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    in_range(d, "fps", 0.1, 240.0)
+}
+
+fn de_buffer_count<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    in_range(d, "buffer_count", 2.0, 16.0).and_then(|v| {
+        if v.fract() == 0.0 {
+            Ok(v as u32)
+        } else {
+            Err(serde::de::Error::custom(
+                "buffer_count must be a whole number",
+            ))
+        }
+    })
+}
+
+fn de_brightness<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f32>, D::Error> {
+    in_range(d, "brightness", -1.0, 1.0).map(|v| Some(v as f32))
+}
+
+fn de_max_frame_bytes<'de, D: Deserializer<'de>>(d: D) -> Result<usize, D::Error> {
+    in_range(d, "max_frame_bytes", 1024.0, 256.0 * 1024.0 * 1024.0).map(|v| v as usize)
+}
+
+fn de_contrast<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f32>, D::Error> {
+    in_range(d, "contrast", 0.0, 32.0).map(|v| Some(v as f32))
+}
+
+/// `exposure_mode`: how the AE algorithm splits exposure between time and gain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ExposureMode {
+    Normal,
+    Short,
+    Long,
+    Custom,
+}
+
+/// `awb_mode`: the illuminant range the AWB algorithm searches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AwbMode {
+    Auto,
+    Incandescent,
+    Tungsten,
+    Fluorescent,
+    Indoor,
+    Daylight,
+    Cloudy,
+    Custom,
+}
+
+#[cfg(test)]
+mod tests;

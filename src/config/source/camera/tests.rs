@@ -1,0 +1,124 @@
+//! Unit tests of `[stream.camera]`: defaults, every option, errors naming key and line, and how
+//! rotation and flips compose.
+
+use std::path::Path;
+use std::time::Duration;
+
+use super::*;
+use crate::config::{Config, SourceConfig};
+
+fn camera(text: &str) -> Result<CameraConfig, String> {
+    let full = format!("[[stream]]\nid = \"cam\"\nsource = \"camera\"\n[stream.camera]\n{text}");
+    Config::parse(&full, Path::new("t.toml"))
+        .map(|c| match &c.streams[0].source {
+            SourceConfig::Camera(camera) => camera.clone(),
+            other => panic!("expected a camera, got {other:?}"),
+        })
+        .map_err(|e| e.to_string())
+}
+
+#[test]
+fn defaults_when_the_table_is_missing_or_empty() {
+    let c = camera("").unwrap();
+    assert_eq!(c, CameraConfig::default());
+    assert_eq!(c.select, CameraSelector::Index(0));
+    assert_eq!((c.width, c.height, c.fps), (1280, 720, 30.0));
+    assert_eq!(
+        c.format,
+        PixelFormat::Yuv420,
+        "the fastest format to encode"
+    );
+}
+
+#[test]
+fn every_option_parses() {
+    let c = camera(
+        "select = \"/base/soc/i2c0mux/i2c@1/imx708@1a\"\nwidth = 640\nheight = 480\nfps = 7.5\n\
+         format = \"bgr888\"\nbuffer_count = 6\nrotation = 180\nhflip = true\nvflip = false\n\
+         exposure_mode = \"long\"\nawb_mode = \"daylight\"\nbrightness = -0.25\ncontrast = 1.5\n\
+         frame_timeout = \"500ms\"\n",
+    )
+    .unwrap();
+    assert_eq!(
+        c.select,
+        CameraSelector::Id("/base/soc/i2c0mux/i2c@1/imx708@1a".into())
+    );
+    assert_eq!((c.width, c.height, c.fps), (640, 480, 7.5));
+    assert_eq!(c.format, PixelFormat::Bgr888);
+    assert_eq!(c.buffer_count, 6);
+    assert_eq!(c.rotation, Rotation::R180);
+    assert!(c.hflip && !c.vflip);
+    assert_eq!(c.exposure_mode, Some(ExposureMode::Long));
+    assert_eq!(c.awb_mode, Some(AwbMode::Daylight));
+    assert_eq!((c.brightness, c.contrast), (Some(-0.25), Some(1.5)));
+    assert_eq!(c.frame_timeout, Duration::from_millis(500));
+    assert_eq!(
+        camera("select = 2\n").unwrap().select,
+        CameraSelector::Index(2)
+    );
+}
+
+#[test]
+fn bad_values_name_the_key_and_line() {
+    let cases = [
+        ("fps = 0\n", "stream[0].camera.fps", "outside"),
+        (
+            "buffer_count = 1\n",
+            "stream[0].camera.buffer_count",
+            "outside",
+        ),
+        ("rotation = 90\n", "stream[0].camera.rotation", "0 or 180"),
+        (
+            "brightness = 2.0\n",
+            "stream[0].camera.brightness",
+            "outside",
+        ),
+        ("contrast = -1\n", "stream[0].camera.contrast", "outside"),
+        (
+            "format = \"yuyv\"\n",
+            "stream[0].camera.format",
+            "unknown variant",
+        ),
+        (
+            "awb_mode = \"sunny\"\n",
+            "stream[0].camera.awb_mode",
+            "unknown variant",
+        ),
+        ("exposure = 1\n", "stream[0].camera", "unknown field"),
+    ];
+    for (text, key, what) in cases {
+        let e = camera(text).expect_err(text);
+        assert!(e.starts_with("t.toml:5: "), "{text}: {e}");
+        assert!(e.contains(key) && e.contains(what), "{text}: {e}");
+        assert!(!e.contains('\n'), "{e}");
+    }
+}
+
+#[test]
+fn rotation_and_flips_compose_into_one_orientation() {
+    let o = |rotation, hflip, vflip| {
+        let c = CameraConfig {
+            rotation,
+            hflip,
+            vflip,
+            ..CameraConfig::default()
+        };
+        let o = c.orientation();
+        (o.rotate180, o.mirror)
+    };
+    assert_eq!(o(Rotation::R0, false, false), (false, false));
+    assert_eq!(o(Rotation::R0, true, false), (false, true));
+    assert_eq!(
+        o(Rotation::R0, false, true),
+        (true, true),
+        "vflip = 180 + hflip"
+    );
+    assert_eq!(
+        o(Rotation::R0, true, true),
+        (true, false),
+        "both flips = 180"
+    );
+    assert_eq!(o(Rotation::R180, false, false), (true, false));
+    assert_eq!(o(Rotation::R180, true, true), (false, false));
+    assert_eq!(o(Rotation::R180, false, true), (false, true));
+}

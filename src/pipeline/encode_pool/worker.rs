@@ -1,0 +1,186 @@
+//! The worker side of the encoding pool: the shared state, the per-worker mailbox and the
+//! worker loop (wait for a frame, encode it outside the lock, publish it in capture order).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Condvar, Mutex, MutexGuard};
+use std::time::SystemTime;
+
+use super::EncodePoolError;
+use crate::pipeline::encoder::{Encoder, PixelFormat, Plane, RawFrame};
+use crate::pipeline::sink::{EncodedFrame, FrameOutput};
+use crate::util::panic_message;
+
+/// A raw frame copied out of a source buffer. Planes keep the source's strides, so each plane
+/// is one `memcpy`; the vectors keep their capacity from frame to frame.
+pub(super) struct OwnedFrame {
+    pub(super) format: PixelFormat,
+    pub(super) width: usize,
+    pub(super) height: usize,
+    pub(super) planes: [Vec<u8>; 3],
+    pub(super) strides: [usize; 3],
+}
+
+impl Default for OwnedFrame {
+    fn default() -> Self {
+        Self {
+            format: PixelFormat::Yuv420,
+            width: 0,
+            height: 0,
+            planes: Default::default(),
+            strides: [0; 3],
+        }
+    }
+}
+
+impl OwnedFrame {
+    /// Copies a frame that passed [`RawFrame::check`] (so every slice below is in bounds).
+    pub(super) fn copy_from(&mut self, frame: &RawFrame) {
+        let (mins, rows) = (
+            frame.format.min_strides(frame.width),
+            frame.format.plane_rows(frame.height),
+        );
+        (self.format, self.width, self.height) = (frame.format, frame.width, frame.height);
+        for i in 0..3 {
+            self.planes[i].clear();
+            self.strides[i] = 0;
+            if i < frame.format.planes() {
+                let p = frame.planes[i];
+                let need = p.stride * (rows[i] - 1) + mins[i];
+                self.planes[i].extend_from_slice(&p.data[..need]);
+                self.strides[i] = p.stride;
+            }
+        }
+    }
+
+    pub(super) fn raw(&self) -> RawFrame<'_> {
+        let plane = |i: usize| Plane {
+            data: &self.planes[i],
+            stride: self.strides[i],
+        };
+        RawFrame {
+            format: self.format,
+            width: self.width,
+            height: self.height,
+            planes: [plane(0), plane(1), plane(2)],
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Stage {
+    /// Waiting for work; its buffer is in the slot.
+    Free,
+    /// The capture thread took the buffer to copy a frame into it.
+    Filling,
+    /// A frame waits in the buffer for the worker.
+    Pending,
+    /// The worker took the buffer and encodes it.
+    Encoding,
+}
+
+/// When and in which order an accepted frame was captured.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Job {
+    pub(super) capture_seq: u64,
+    /// The offer's number ([`EncodedFrame::frame_seq`]).
+    pub(super) frame_seq: u64,
+    pub(super) captured_at: SystemTime,
+}
+
+pub(super) struct SlotState {
+    pub(super) stage: Stage,
+    pub(super) buf: OwnedFrame,
+    pub(super) job: Option<Job>,
+}
+
+/// One worker's mailbox: its buffer and what it is doing, guarded together.
+pub(super) struct Slot {
+    pub(super) state: Mutex<SlotState>,
+    pub(super) wake: Condvar,
+}
+
+pub(super) struct Shared {
+    pub(super) output: Box<dyn FrameOutput>,
+    pub(super) slots: Vec<Slot>,
+    pub(super) stop: AtomicBool,
+    /// Capture number of the newest published frame, held across the publish.
+    pub(super) newest_published: Mutex<u64>,
+    /// A worker's failure, handed to the source by the next offer.
+    pub(super) failure: Mutex<Option<EncodePoolError>>,
+    /// Workers still running; dropping the pool waits (bounded) for 0.
+    pub(super) running: Mutex<usize>,
+    pub(super) exited: Condvar,
+}
+
+pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Decrements the running count when a worker exits, however it exits.
+struct Exited<'a>(&'a Shared);
+
+impl Drop for Exited<'_> {
+    fn drop(&mut self) {
+        *lock(&self.0.running) -= 1;
+        self.0.exited.notify_all();
+    }
+}
+
+pub(super) fn run_worker(shared: &Shared, index: usize, mut encoder: Encoder) {
+    let _exited = Exited(shared);
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        worker_loop(shared, index, &mut encoder)
+    }));
+    if let Err(panic) = outcome {
+        let msg = panic_message(&*panic);
+        lock(&shared.failure).get_or_insert(EncodePoolError::Panicked(format!(
+            "encode worker {index}: {msg}"
+        )));
+    }
+}
+
+/// Waits for a pending frame, encodes it outside the lock, publishes it unless a newer frame
+/// was published meanwhile; until the pool stops.
+fn worker_loop(shared: &Shared, index: usize, encoder: &mut Encoder) {
+    let slot = &shared.slots[index];
+    loop {
+        let (buf, job) = {
+            let mut st = lock(&slot.state);
+            loop {
+                if shared.stop.load(Ordering::Relaxed) {
+                    return;
+                }
+                if st.stage == Stage::Pending {
+                    break;
+                }
+                st = slot.wake.wait(st).unwrap_or_else(|e| e.into_inner());
+            }
+            st.stage = Stage::Encoding;
+            let job = st.job.take().expect("a pending slot has a job");
+            (std::mem::take(&mut st.buf), job)
+        };
+        match encoder.encode(&buf.raw()) {
+            Ok(jpeg) => {
+                let mut newest = lock(&shared.newest_published);
+                if job.capture_seq > *newest {
+                    *newest = job.capture_seq;
+                    shared.output.publish(EncodedFrame {
+                        jpeg,
+                        captured_at: job.captured_at,
+                        width: buf.width as u32,
+                        height: buf.height as u32,
+                        frame_seq: job.frame_seq,
+                    });
+                } else {
+                    shared.output.frame_dropped(); // overtaken by a newer frame
+                }
+            }
+            Err(err) => {
+                lock(&shared.failure).get_or_insert(err.into());
+            }
+        }
+        let mut st = lock(&slot.state);
+        st.buf = buf;
+        st.stage = Stage::Free;
+    }
+}

@@ -1,0 +1,230 @@
+//! One helper's life, as the camera source's thread sees it: spawn, handshake, Start, then
+//! frames into the stream's slot until stop, pause, an error or silence; then the helper's
+//! process group is killed and reaped (always, by [`HelperProcess`]'s drop).
+//!
+//! The helper's stdout is read on a thread of its own (`camera-read-<stream>`), which hands
+//! messages over a small bounded channel; this thread waits on that channel with a short tick, so
+//! it also sees the stop flag, the pause file, changes of demand (sent as `Demand`) and the two
+//! deadlines: no Hello + Started within `start_timeout`, no message within `frame_timeout` after
+//! that. Either deadline means a wedged helper (a camera hung inside libcamera): it is killed, and
+//! the supervisor starts a new one.
+
+use std::path::Path;
+use std::process::ExitStatus;
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use tracing::{info, warn};
+
+use super::error::CameraError;
+use super::process::HelperProcess;
+use super::protocol::{CommandWriter, Limits, Message, MessageReader, ProtocolError};
+use crate::pipeline::sink::FrameSink;
+use crate::source::StopFlag;
+
+/// How often the loop looks at the stop flag, the pause file and demand.
+const TICK: Duration = Duration::from_millis(50);
+/// How long a helper asked to stop may take to exit before it is killed.
+const STOP_WAIT: Duration = Duration::from_secs(2);
+/// Messages the reader may hold ahead of this thread (publishing is O(1), so this is plenty).
+const CHANNEL_DEPTH: usize = 4;
+
+/// What one helper life needs to know.
+pub struct Session<'a, S: Serialize> {
+    pub stream: &'a str,
+    pub helper: &'a Path,
+    pub args: Vec<String>,
+    /// The Start settings.
+    pub settings: &'a S,
+    pub limits: Limits,
+    pub start_timeout: Duration,
+    pub frame_timeout: Duration,
+    /// `Some(window)`: idle mode, frames wanted only while demand was seen within `window`.
+    pub idle_after: Option<Duration>,
+    pub pause_file: Option<&'a Path>,
+}
+
+/// How a helper life ended without error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ended {
+    /// The stop flag was raised.
+    Stopped,
+    /// The pause file appeared: the camera was released.
+    Paused,
+}
+
+impl<S: Serialize> Session<'_, S> {
+    /// Runs one helper until it ends; the helper is dead and reaped when this returns.
+    pub fn run(&self, sink: &FrameSink, stop: &StopFlag) -> Result<Ended, CameraError> {
+        let mut helper = HelperProcess::spawn(self.helper, &self.args, self.stream)?;
+        let stdout = helper.stdout.take().expect("stdout is piped");
+        let mut commands = CommandWriter::new(helper.stdin.take().expect("stdin is piped"));
+        let (tx, rx) = mpsc::sync_channel(CHANNEL_DEPTH);
+        let (hello_tx, hello_rx) = mpsc::sync_channel(1);
+        let limits = self.limits;
+        let reader = std::thread::Builder::new()
+            .name(format!("camera-read-{}", self.stream))
+            .spawn(move || {
+                let mut reader = match MessageReader::handshake(stdout, limits) {
+                    Ok((reader, hello)) => {
+                        let _ = hello_tx.send(Ok(hello));
+                        reader
+                    }
+                    Err(err) => {
+                        let _ = hello_tx.send(Err(err));
+                        return;
+                    }
+                };
+                loop {
+                    let msg = reader.read_message();
+                    let end = msg.is_err();
+                    if tx.send(msg).is_err() || end {
+                        return;
+                    }
+                }
+            })
+            .map_err(CameraError::Thread)?;
+        let result = self.converse(&mut helper, &mut commands, &hello_rx, &rx, sink, stop);
+        if let Ok(Ended::Stopped | Ended::Paused) = result {
+            let _ = commands.stop();
+            drop(commands);
+            if helper.wait_exit(STOP_WAIT).is_none() {
+                warn!(
+                    stream = self.stream,
+                    "the camera helper did not stop in time; killing it"
+                );
+            }
+        }
+        helper.kill();
+        drop(rx);
+        let _ = reader.join();
+        result
+    }
+
+    fn converse(
+        &self,
+        helper: &mut HelperProcess,
+        commands: &mut CommandWriter<std::process::ChildStdin>,
+        hello: &Receiver<Result<super::protocol::Hello, ProtocolError>>,
+        messages: &Receiver<Result<Message, ProtocolError>>,
+        sink: &FrameSink,
+        stop: &StopFlag,
+    ) -> Result<Ended, CameraError> {
+        let started_at = Instant::now();
+        // The handshake and Start, bounded by start_timeout.
+        let hello = loop {
+            if let Some(ended) = self.interrupted(stop) {
+                return Ok(ended);
+            }
+            match hello.recv_timeout(TICK) {
+                Ok(Ok(h)) => break h,
+                Ok(Err(err)) => return Err(self.ended(helper, err)),
+                Err(RecvTimeoutError::Disconnected) => {
+                    return Err(self.ended(helper, ProtocolError::NoHello))
+                }
+                Err(RecvTimeoutError::Timeout) => {
+                    if started_at.elapsed() >= self.start_timeout {
+                        return Err(CameraError::StartTimeout {
+                            waited: self.start_timeout,
+                        });
+                    }
+                }
+            }
+        };
+        info!(stream = self.stream, pid = helper.pid(), helper = %hello.helper_version,
+            libcamera_built = %hello.libcamera_built, libcamera_loaded = %hello.libcamera_loaded,
+            "camera helper ready");
+        commands
+            .start(self.settings)
+            .map_err(CameraError::Command)?;
+        let mut running = false;
+        let mut wanted = true;
+        let mut last_message = Instant::now();
+        loop {
+            if let Some(ended) = self.interrupted(stop) {
+                return Ok(ended);
+            }
+            let want = self.idle_after.is_none_or(|w| sink.in_demand(w));
+            if want != wanted {
+                commands.demand(want).map_err(CameraError::Command)?;
+                wanted = want;
+            }
+            match messages.recv_timeout(TICK) {
+                Ok(Ok(msg)) => {
+                    last_message = Instant::now();
+                    match msg {
+                        Message::Started(s) => {
+                            running = true;
+                            info!(stream = self.stream, camera = %s.camera_id, model = %s.model,
+                                width = s.width, height = s.height, format = %s.format, fps = s.fps,
+                                "camera streaming");
+                        }
+                        Message::Frame(f) => {
+                            let (i, jpeg) = (f.info, f.jpeg);
+                            sink.publish_jpeg(jpeg, i.captured_at(), i.width, i.height);
+                        }
+                        Message::Alive { .. } => sink.alive(),
+                        Message::Failed(f) => {
+                            return Err(CameraError::HelperFailed {
+                                kind: f.kind,
+                                message: f.message,
+                            })
+                        }
+                        // Stills and controls are not asked for yet; nothing is waiting.
+                        Message::StillResult { .. }
+                        | Message::ControlsReply { .. }
+                        | Message::RequestError { .. } => {}
+                    }
+                }
+                Ok(Err(err)) => return Err(self.ended(helper, err)),
+                Err(RecvTimeoutError::Disconnected) => {
+                    return Err(self.ended(helper, ProtocolError::NoHello))
+                }
+                Err(RecvTimeoutError::Timeout) => {
+                    let silent = last_message.elapsed();
+                    if !running && started_at.elapsed() >= self.start_timeout {
+                        return Err(CameraError::StartTimeout {
+                            waited: self.start_timeout,
+                        });
+                    }
+                    if running && silent >= self.frame_timeout {
+                        return Err(CameraError::FrameTimeout {
+                            waited: self.frame_timeout,
+                        });
+                    }
+                }
+            }
+        }
+    }
+
+    /// Stop or pause, if asked for.
+    fn interrupted(&self, stop: &StopFlag) -> Option<Ended> {
+        if stop.is_raised() {
+            Some(Ended::Stopped)
+        } else if self.pause_file.is_some_and(Path::exists) {
+            Some(Ended::Paused)
+        } else {
+            None
+        }
+    }
+
+    /// The error for a conversation the helper ended: waits briefly for its exit status, so a
+    /// loader error or a crash is reported as such.
+    fn ended(&self, helper: &mut HelperProcess, err: ProtocolError) -> CameraError {
+        let status = helper.wait_exit(Duration::from_millis(500));
+        // The log thread may still be reading the helper's last words.
+        std::thread::sleep(Duration::from_millis(20));
+        CameraError::ended(err, status.map(describe), helper.stderr_tail())
+    }
+}
+
+/// `exit code 127` or `killed by signal 11`.
+fn describe(status: ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(code), _) => format!("exit code {code}"),
+        (None, Some(sig)) => format!("killed by signal {sig}"),
+        _ => status.to_string(),
+    }
+}

@@ -1,0 +1,160 @@
+//! Tests of the JPEG validator: fixed cases plus property tests (random bytes never panic,
+//! every truncation of a valid JPEG is rejected).
+
+use super::*;
+use crate::config::EncoderConfig;
+use crate::pipeline::canvas::{Canvas, Yuv};
+use crate::pipeline::encoder::{Encoder, PixelFormat};
+use proptest::prelude::*;
+
+fn jpeg(w: usize, h: usize) -> Vec<u8> {
+    let mut canvas = Canvas::new(w, h);
+    canvas.fill_rect(0, 0, w / 2, h / 2, Yuv::WHITE);
+    canvas.draw_text(2, 2, 1, "jpeg check", Yuv::GREY);
+    let mut enc = Encoder::new(&EncoderConfig::default()).unwrap();
+    enc.encode(&canvas.raw_frame(PixelFormat::Yuv420))
+        .unwrap()
+        .to_vec()
+}
+
+const HEADER: JpegLimits = JpegLimits {
+    max_bytes: 1 << 20,
+    full_decode: false,
+};
+const FULL: JpegLimits = JpegLimits {
+    max_bytes: 1 << 20,
+    full_decode: true,
+};
+
+#[test]
+fn a_valid_jpeg_passes_with_its_size() {
+    let data = jpeg(64, 48);
+    let want = JpegInfo {
+        width: 64,
+        height: 48,
+    };
+    assert_eq!(check(&data, HEADER), Ok(want));
+    assert_eq!(check(&data, FULL), Ok(want));
+    let mut padded = data.clone();
+    padded.extend_from_slice(&[0, 0, b'\r', b'\n']);
+    assert_eq!(
+        check(&padded, HEADER),
+        Ok(want),
+        "padding after EOI is fine"
+    );
+}
+
+#[test]
+fn empty_oversized_and_foreign_data_are_rejected() {
+    let data = jpeg(64, 48);
+    assert_eq!(check(&[], HEADER), Err(JpegError::Empty));
+    let small = JpegLimits {
+        max_bytes: data.len() - 1,
+        full_decode: false,
+    };
+    assert!(matches!(
+        check(&data, small),
+        Err(JpegError::TooLarge { .. })
+    ));
+    assert_eq!(check(b"<html>login</html>", HEADER), Err(JpegError::NoSoi));
+    assert_eq!(check(&[0xFF, 0xD8, 0xD9], HEADER), Err(JpegError::NoEoi));
+    assert_eq!(
+        check(&data[..data.len() - 1], HEADER),
+        Err(JpegError::NoEoi)
+    );
+}
+
+#[test]
+fn corrupt_scan_data_fails_only_the_full_decode() {
+    let mut data = jpeg(128, 96);
+    // Find the start of scan (FF DA) and scramble the entropy-coded data after its header.
+    let sos = data.windows(2).position(|w| w == [0xFF, 0xDA]).unwrap();
+    let start = sos + 2 + 12; // SOS header of a 3-component scan
+    let end = data.len() - 2;
+    for (i, b) in data[start..end].iter_mut().enumerate() {
+        *b = if i % 2 == 0 { 0xFF } else { 0x00 } ^ (i as u8).wrapping_mul(37);
+    }
+    assert!(check(&data, HEADER).is_ok(), "the header is intact");
+    assert!(
+        matches!(check(&data, FULL), Err(JpegError::Decode(_))),
+        "{:?}",
+        check(&data, FULL)
+    );
+}
+
+#[test]
+fn full_decode_accepts_rgb_gray_and_444_jpegs() {
+    // RGB-colour-space and 4:4:4 JPEGs cannot be decoded to YUV planes; they must still pass.
+    let (w, h) = (40usize, 24usize);
+    let rgb: Vec<u8> = (0..w * h * 3).map(|i| (i * 7) as u8).collect();
+    let image = turbojpeg::Image {
+        pixels: &rgb[..],
+        width: w,
+        pitch: w * 3,
+        height: h,
+        format: turbojpeg::PixelFormat::RGB,
+    };
+    for subsamp in [turbojpeg::Subsamp::None, turbojpeg::Subsamp::Gray] {
+        let data = turbojpeg::compress(image, 90, subsamp).unwrap();
+        assert!(check(&data, FULL).is_ok(), "{subsamp:?}");
+    }
+    let mut c = turbojpeg::Compressor::new().unwrap();
+    c.set_subsamp(turbojpeg::Subsamp::None).unwrap();
+    c.set_colorspace(turbojpeg::Colorspace::RGB).unwrap();
+    let data = c.compress_to_vec(image).unwrap();
+    assert_eq!(
+        turbojpeg::read_header(&data).unwrap().colorspace,
+        turbojpeg::Colorspace::RGB
+    );
+    assert!(check(&data, FULL).is_ok(), "RGB colour space");
+}
+
+#[test]
+fn the_checker_reuses_its_decoder_across_sizes() {
+    let mut checker = JpegChecker::new(FULL);
+    for (w, h) in [(320, 240), (16, 16), (640, 480)] {
+        let info = checker.check(&jpeg(w, h)).unwrap();
+        assert_eq!((info.width, info.height), (w as u32, h as u32));
+    }
+    assert!(checker.check(b"nope").is_err());
+    // A tables-only stream (SOI … EOI, no frame header) must not inherit the last size.
+    assert!(checker.check(b"\xFF\xD8garbage\xFF\xD9").is_err());
+    assert!(checker.check(&[0xFF, 0xD8, 0xFF, 0xD9]).is_err());
+    assert!(
+        checker.check(&jpeg(8, 8)).is_ok(),
+        "an error does not poison it"
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn random_bytes_never_panic(data in proptest::collection::vec(any::<u8>(), 0..4096)) {
+        let _ = check(&data, FULL);
+    }
+
+    #[test]
+    fn random_bytes_after_a_soi_never_panic(data in proptest::collection::vec(any::<u8>(), 0..4096)) {
+        let mut framed = vec![0xFF, 0xD8];
+        framed.extend_from_slice(&data);
+        framed.extend_from_slice(&[0xFF, 0xD9]);
+        let _ = check(&framed, FULL);
+    }
+
+    #[test]
+    fn every_truncation_of_a_valid_jpeg_is_rejected(cut in 0usize..10_000) {
+        let data = jpeg(96, 64);
+        let cut = cut % data.len();
+        prop_assert!(check(&data[..cut], HEADER).is_err(), "cut at {}", cut);
+        prop_assert!(check(&data[..cut], FULL).is_err(), "cut at {}", cut);
+    }
+
+    #[test]
+    fn flipped_bytes_never_panic(pos in 0usize..10_000, byte in any::<u8>()) {
+        let mut data = jpeg(96, 64);
+        let pos = pos % data.len();
+        data[pos] = byte;
+        let _ = check(&data, FULL);
+    }
+}

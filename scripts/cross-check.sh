@@ -52,11 +52,11 @@
 # build scripts and proc macros (host code, same Debian rustc) compile once.
 set -euo pipefail
 
-# What the check builds and runs for this repository. The camera helper (issue
-# 9) is added here: REPO_PACKAGES="streamserver streamserver-camera" and
-# REPO_RUN="streamserver --version; streamserver-camera version".
-REPO_PACKAGES="streamserver"
-REPO_RUN="streamserver --version"
+# What the check builds and runs for this repository: the server and the
+# camera helper (camera/, the only binary that links libcamera — against the
+# target's libcamera-dev in the root), each run once under qemu-user.
+REPO_PACKAGES="streamserver streamserver-camera"
+REPO_RUN="streamserver --version; streamserver-camera version"
 
 # --- target table -----------------------------------------------------------
 # arch -> rust triple, Debian architecture, GNU triple, qemu-user binary
@@ -91,8 +91,6 @@ EOF
 # move). Each is printed with its reason, and entries that match no test are
 # reported; they all still run natively in `cargo test`.
 QEMU_SKIPS=(
-    "bench::proc::tests::reads_our_own_cpu_and_rss|qemu-user answers /proc/self/stat itself, with zero CPU times (benchmark code: never run on the Pi; goes with the bench crate)"
-    "bench::timing::tests::interleaved_times_every_case|wants 50 calls of a 1 ms sleep within 100 ms, more than emulation on a busy machine gives (benchmark code: never run on the Pi; goes with the bench crate)"
     "encode_pool::tests::dropping_the_pool_joins_its_named_workers|qemu-user lets pthread_join return before the joined thread's host thread has left /proc/self/task, which the test reads right after the join"
 )
 

@@ -4,6 +4,7 @@
 #![allow(dead_code)] // each test file uses a part
 
 pub mod bars;
+pub mod drill;
 
 use std::io::Read;
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};

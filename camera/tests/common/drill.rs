@@ -34,6 +34,10 @@ pub struct Got {
 pub struct Rig {
     /// Names this rig's helpers (several rigs run at once in one test process).
     pub tag: String,
+    /// The helper runs its synthetic camera (else the real one, e.g. the virtual camera).
+    pub synthetic: bool,
+    /// The JPEG of the newest part received.
+    pub last_jpeg: Arc<Mutex<Vec<u8>>>,
     pub rt: tokio::runtime::Runtime,
     pub running: Option<Running>,
     pub dir: PathBuf,
@@ -48,8 +52,13 @@ pub struct Rig {
 }
 
 impl Rig {
-    /// A server on the good helper, with `tune` applied to the stream.
+    /// A server on the good synthetic helper, with `tune` applied to the stream.
     pub fn start(tag: &str, tune: impl FnOnce(&mut StreamConfig)) -> Rig {
+        Self::start_with(tag, true, tune)
+    }
+
+    /// A server on the good helper (synthetic or the real camera), `tune` applied to the stream.
+    pub fn start_with(tag: &str, synthetic: bool, tune: impl FnOnce(&mut StreamConfig)) -> Rig {
         // The server's log goes to the test's output (shown when a test fails).
         let _ = tracing_subscriber::fmt()
             .with_test_writer()
@@ -79,6 +88,8 @@ impl Rig {
         config.streams = vec![stream];
         let rig = Rig {
             tag: tag.to_string(),
+            synthetic,
+            last_jpeg: Arc::default(),
             rt: tokio::runtime::Runtime::new().unwrap(),
             running: None,
             dir,
@@ -116,9 +127,10 @@ impl Rig {
         std::fs::rename(&tmp, &self.wrapper).unwrap();
     }
 
-    /// The real helper on its synthetic camera.
+    /// The real helper (on its synthetic camera for a synthetic rig).
     pub fn helper_good(&self) {
-        self.helper_script(&format!("exec '{HELPER}' \"$@\" --synthetic"));
+        let synthetic = if self.synthetic { " --synthetic" } else { "" };
+        self.helper_script(&format!("exec '{HELPER}' \"$@\"{synthetic}"));
     }
 
     /// The real helper with an injected fault (`hang-after=N`, `crash-after=N`, `fail-start`).
@@ -154,14 +166,15 @@ impl Rig {
 
     /// Starts the client and the slot sampler.
     fn watch(&mut self) {
-        let (addr, parts, alive, stop) = (
+        let (addr, parts, alive, stop, jpeg) = (
             self.addr(),
             self.parts.clone(),
             self.client_alive.clone(),
             self.stop.clone(),
+            self.last_jpeg.clone(),
         );
         self.threads.push(std::thread::spawn(move || {
-            client(addr, &parts, &stop);
+            client(addr, &parts, &jpeg, &stop);
             alive.store(false, Relaxed);
         }));
         let slot = self.running.as_ref().unwrap().state.streams[0].slot.clone();
@@ -178,7 +191,7 @@ impl Rig {
         }));
     }
 
-    fn is_placeholder(&self, seq: u64) -> bool {
+    pub fn is_placeholder(&self, seq: u64) -> bool {
         self.placeholders.lock().unwrap().contains_key(&seq)
     }
 
@@ -235,7 +248,7 @@ impl Rig {
 }
 
 /// Reads `/stream.mjpg` until the stream ends or `stop`, recording each part.
-fn client(addr: SocketAddr, parts: &Mutex<Vec<Got>>, stop: &AtomicBool) {
+fn client(addr: SocketAddr, parts: &Mutex<Vec<Got>>, last: &Mutex<Vec<u8>>, stop: &AtomicBool) {
     let mut tcp = TcpStream::connect(addr).unwrap();
     tcp.set_read_timeout(Some(Duration::from_millis(200)))
         .unwrap();
@@ -278,6 +291,7 @@ fn client(addr: SocketAddr, parts: &Mutex<Vec<Got>>, stop: &AtomicBool) {
                     seq,
                     at: Instant::now(),
                 });
+                *last.lock().unwrap() = body;
             }
         }
     }

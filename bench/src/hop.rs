@@ -54,7 +54,12 @@ fn process_cpu(pid: u32) -> Result<Duration, HopError> {
         .map_or("", |r| r.1)
         .split_whitespace()
         .collect();
-    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
     // SAFETY: sysconf has no preconditions.
     let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
     Ok(Duration::from_secs_f64((ticks(11) + ticks(12)) as f64 / hz))
@@ -109,8 +114,12 @@ pub fn run(seconds: f64, helper: Option<&Path>) -> Result<String, HopError> {
 /// CPU per encode of the benchmark picture, and one JPEG of it.
 fn encode_cost(w: usize, h: usize, seconds: f64) -> Result<(Duration, Vec<u8>), HopError> {
     let pic = Picture::new(PixelFormat::Yuv420, w, h);
-    let mut enc = Encoder::new(&EncoderConfig::default()).map_err(|e| HopError::Failed(e.to_string()))?;
-    let jpeg = enc.encode(&pic.raw()).map_err(|e| HopError::Failed(e.to_string()))?.to_vec();
+    let mut enc =
+        Encoder::new(&EncoderConfig::default()).map_err(|e| HopError::Failed(e.to_string()))?;
+    let jpeg = enc
+        .encode(&pic.raw())
+        .map_err(|e| HopError::Failed(e.to_string()))?
+        .to_vec();
     let (t0, c0, mut n) = (Instant::now(), thread_cpu(), 0u32);
     while t0.elapsed().as_secs_f64() < seconds.min(2.0) {
         std::hint::black_box(enc.encode(&pic.raw()).expect("encoded once"));
@@ -175,13 +184,17 @@ fn hop_cost(
         match reader.read_message() {
             Ok(Message::Frame(f)) => {
                 let now = unix_ns(SystemTime::now());
-                lat.push(Duration::from_nanos(now.saturating_sub(f.info.captured_unix_ns)));
+                lat.push(Duration::from_nanos(
+                    now.saturating_sub(f.info.captured_unix_ns),
+                ));
             }
             other => return Err(HopError::Failed(format!("unexpected {other:?}"))),
         }
     }
     let reader_cpu = thread_cpu() - c0;
-    let writer_cpu = writer.join().map_err(|_| HopError::Failed("writer panicked".into()))?;
+    let writer_cpu = writer
+        .join()
+        .map_err(|_| HopError::Failed("writer panicked".into()))?;
     eprintln!(
         "  hop {w}x{h} ({}): writer {:.1} µs, reader {:.1} µs per frame",
         if paced { "30 fps" } else { "back to back" },
@@ -204,7 +217,12 @@ fn helper_cost(
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
-        .map_err(|e| HopError::Failed(format!("{}: {e} (build it: cargo build --release --workspace)", helper.display())))?;
+        .map_err(|e| {
+            HopError::Failed(format!(
+                "{}: {e} (build it: cargo build --release --workspace)",
+                helper.display()
+            ))
+        })?;
     let settings = HelperSettings {
         stream: "bench".into(),
         camera: CameraConfig {
@@ -217,6 +235,7 @@ fn helper_cost(
             workers: 1,
             ..EncoderConfig::default()
         },
+        overlay: Default::default(),
         max_frame_bytes: 64 << 20,
     };
     let mut commands = CommandWriter::new(child.stdin.take().expect("piped"));
@@ -228,7 +247,9 @@ fn helper_cost(
         },
     )
     .map_err(|e| HopError::Failed(e.to_string()))?;
-    commands.start(&settings).map_err(|e| HopError::Failed(e.to_string()))?;
+    commands
+        .start(&settings)
+        .map_err(|e| HopError::Failed(e.to_string()))?;
     // Warm up one second, then count.
     let mut frames = 0u32;
     let mut counting: Option<(Instant, Duration)> = None;
@@ -245,7 +266,9 @@ fn helper_cost(
                 }
                 frames += 1;
             }
-            Ok(Message::Failed(f)) => return Err(HopError::Failed(format!("the helper failed: {f}"))),
+            Ok(Message::Failed(f)) => {
+                return Err(HopError::Failed(format!("the helper failed: {f}")))
+            }
             Ok(_) => {}
             Err(e) => return Err(HopError::Failed(e.to_string())),
         }
@@ -259,7 +282,8 @@ fn helper_cost(
     let _ = child.stdout.take().map(|mut s| s.read_to_end(&mut rest));
     // The same drawing and encoding in this process.
     let mut pattern = Pattern::new("bench", w, h, FPS);
-    let mut enc = Encoder::new(&EncoderConfig::default()).map_err(|e| HopError::Failed(e.to_string()))?;
+    let mut enc =
+        Encoder::new(&EncoderConfig::default()).map_err(|e| HopError::Failed(e.to_string()))?;
     let (t0, c0, mut n) = (Instant::now(), thread_cpu(), 0u64);
     while t0.elapsed().as_secs_f64() < seconds.min(2.0) {
         let frame = pattern.draw(n, SystemTime::now(), PixelFormat::Yuv420);

@@ -4,6 +4,8 @@
 #![allow(dead_code)] // each test file uses a part
 
 pub mod bars;
+pub mod drill;
+pub mod overlay_ref;
 
 use std::io::Read;
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
@@ -11,7 +13,7 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use streamserver::config::{CameraConfig, EncoderConfig, PixelFormat};
+use streamserver::config::{CameraConfig, EncoderConfig, OverlayConfig, PixelFormat};
 use streamserver::source::camera::protocol::{
     CommandWriter, Hello, HelperSettings, Limits, Message, MessageReader, ProtocolError,
 };
@@ -197,6 +199,7 @@ pub fn settings(width: u32, height: u32, format: PixelFormat) -> HelperSettings 
             workers: 1,
             ..EncoderConfig::default()
         },
+        overlay: OverlayConfig::default(),
         max_frame_bytes: 4 << 20,
     }
 }

@@ -212,7 +212,18 @@ impl<S: Serialize> Session<'_, S> {
     /// The error for a conversation the helper ended: waits briefly for its exit status, so a
     /// loader error or a crash is reported as such.
     fn ended(&self, helper: &mut HelperProcess, err: ProtocolError) -> CameraError {
-        let status = helper.wait_exit(Duration::from_millis(500));
+        // A helper that closed its stdout is likely exiting: its status tells a crash or a
+        // loader error. One that wrote garbage or another version is killed without waiting.
+        let exiting = matches!(
+            err,
+            ProtocolError::NoHello | ProtocolError::Closed { .. } | ProtocolError::Truncated { .. }
+        );
+        let wait = if exiting {
+            Duration::from_millis(500)
+        } else {
+            Duration::ZERO
+        };
+        let status = helper.wait_exit(wait);
         // The log thread may still be reading the helper's last words.
         std::thread::sleep(Duration::from_millis(20));
         CameraError::ended(err, status.map(describe), helper.stderr_tail())

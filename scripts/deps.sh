@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Installs the Debian / Raspberry Pi OS packages streamserver needs, only those missing.
 #   scripts/deps.sh build   # building: cmake, nasm (libjpeg-turbo's SIMD), pkg-config, clang
-#   scripts/deps.sh test    # building + what the tests run: ffmpeg, shellcheck, systemd-analyze
+#   scripts/deps.sh test    # building + what the tests run: ffmpeg, shellcheck, systemd-analyze, readelf
 # Uses sudo when not root. Safe to run again: it does nothing when all is there.
 set -euo pipefail
 
 want=(cmake nasm pkg-config gcc g++ make)
 case "${1:-build}" in
   build) ;;
-  test) want+=(ffmpeg shellcheck systemd libjpeg-turbo-progs debootstrap curl) ;;
+  test) want+=(ffmpeg shellcheck systemd libjpeg-turbo-progs debootstrap curl binutils) ;;
   *) echo "usage: $0 [build|test]" >&2; exit 2 ;;
 esac
 

@@ -18,6 +18,7 @@
 //! - [`proc`]: `/proc/PID` sampling and the fd limit.
 //! - [`workers`]: throughput per pixel format and worker count through the encode pool.
 //! - [`transform`]: overlay and quarter-turn costs next to the encode.
+//! - [`hop`]: the camera helper's frame hop through its pipe, next to the encode.
 //! - [`folder`]: the folder source's rename → client-receipt latency, next to the floor.
 //! - [`markdown`]: the machine description and section replacement in `BENCHMARKS.md`.
 
@@ -27,6 +28,7 @@ mod fanout_report;
 mod feeder;
 mod floor;
 mod folder;
+mod hop;
 mod markdown;
 mod netns;
 mod picture;
@@ -78,6 +80,16 @@ enum Command {
         /// JPEG quality 1-100.
         #[arg(long, default_value_t = 80)]
         quality: u8,
+    },
+    /// The camera helper's hop (Frame messages through a pipe) next to the encode, and the real
+    /// synthetic helper's CPU per frame (640×480, 1280×720, 1920×1080 at 30 fps).
+    Hop {
+        /// Seconds per measurement.
+        #[arg(long, default_value_t = 5.0)]
+        seconds: f64,
+        /// The helper binary (default: `streamserver-camera` next to this binary).
+        #[arg(long)]
+        helper: Option<PathBuf>,
     },
     /// Overlay and quarter-turn costs next to the encode (1280×720, 1920×1080).
     Transform {
@@ -272,6 +284,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let suite = fanout::run(&opts, &scenarios)?;
             ("fanout", fanout_report::render(&suite))
         }
+        Command::Hop { seconds, helper } => ("hop", hop::run(seconds, helper.as_deref())?),
         Command::Transform { seconds } => (
             "transform",
             transform::run(Duration::try_from_secs_f64(seconds).context("--seconds")?)?,

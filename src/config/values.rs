@@ -1,7 +1,8 @@
 //! Config values that are checked while they are parsed, so an error names their key and line:
-//! stream ids, JPEG quality, pixel formats and chroma subsampling.
+//! stream ids, JPEG quality, pixel formats and chroma subsampling. The ones the camera helper
+//! receives in its Start settings also serialize, to what they parse from.
 
-use serde::{Deserialize, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 
 /// A stream id: 1–32 of `[A-Za-z0-9_-]`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -34,7 +35,7 @@ impl std::fmt::Display for StreamId {
 pub struct Quality(pub u8);
 
 impl Serialize for Quality {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_u8(self.0)
     }
 }
@@ -53,7 +54,7 @@ impl<'de> Deserialize<'de> for Quality {
 }
 
 /// Pixel layouts a source can hand to the encoder. Names follow libcamera's formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum PixelFormat {
     /// 3 bytes per pixel, R G B in memory order.
@@ -109,7 +110,7 @@ impl PixelFormat {
 }
 
 /// JPEG chroma subsampling for RGB input (YUV input keeps its own 4:2:0).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub enum Subsampling {
     #[serde(rename = "444")]
     S444,

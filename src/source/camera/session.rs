@@ -141,12 +141,15 @@ impl<S: Serialize> Session<'_, S> {
             .map_err(CameraError::Command)?;
         let mut running = false;
         let mut wanted = true;
+        // Frames stay wanted until this helper's first one is on the slot: after a restart the
+        // slot holds the placeholder, and an idle camera must not keep it on air (unhealthy).
+        let mut live = false;
         let mut last_message = Instant::now();
         loop {
             if let Some(ended) = self.interrupted(stop) {
                 return Ok(ended);
             }
-            let want = self.idle_after.is_none_or(|w| sink.in_demand(w));
+            let want = !live || self.idle_after.is_none_or(|w| sink.in_demand(w));
             if want != wanted {
                 commands.demand(want).map_err(CameraError::Command)?;
                 wanted = want;
@@ -167,6 +170,7 @@ impl<S: Serialize> Session<'_, S> {
                         Message::Frame(f) => {
                             let (i, jpeg) = (f.info, f.jpeg);
                             sink.publish_jpeg(jpeg, i.captured_at(), i.width, i.height);
+                            live = true;
                         }
                         Message::Alive { .. } => sink.alive(),
                         Message::Failed(f) => {

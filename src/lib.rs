@@ -2,10 +2,12 @@
 //!
 //! The modules in data-flow order (each depends only on modules listed after it):
 //!
-//! - [`cmd`]: the command line (`streamserver`, `check-config`, `probe`, `list-cameras`).
+//! - [`cmd`]: the command line (`streamserver`, `check-config`, `probe`, `list-cameras`,
+//!   `hash-password`, `new-token`).
 //! - [`app`]: the one place that wires source → slot → http and shuts them down in order.
-//! - [`http`]: the hyper server: routes, MJPEG stream bodies, snapshots, viewer, health,
-//!   `/api/state`, `/metrics`, socket tuning for slow clients.
+//! - [`http`]: the hyper server: routes and the permission each needs, MJPEG stream bodies,
+//!   snapshots, viewer, health, `/api/state`, `/metrics`, TLS, connection limits that hold
+//!   under abuse, socket tuning for slow clients.
 //! - [`auth`]: who may watch, read the status or control a camera: users, passwords (argon2id),
 //!   tokens, address ranges, failed-login throttling.
 //! - [`supervise`]: starts a stream's source on its thread, restarts it with capped backoff

@@ -20,10 +20,12 @@ fn jpeg(w: usize, h: usize) -> Vec<u8> {
 const HEADER: JpegLimits = JpegLimits {
     max_bytes: 1 << 20,
     full_decode: false,
+    max_pixels: MAX_PIXELS,
 };
 const FULL: JpegLimits = JpegLimits {
     max_bytes: 1 << 20,
     full_decode: true,
+    max_pixels: MAX_PIXELS,
 };
 
 #[test]
@@ -51,6 +53,7 @@ fn empty_oversized_and_foreign_data_are_rejected() {
     let small = JpegLimits {
         max_bytes: data.len() - 1,
         full_decode: false,
+        max_pixels: MAX_PIXELS,
     };
     assert!(matches!(
         check(&data, small),

@@ -14,6 +14,7 @@ fn settings(validate: Validate) -> FetchSettings {
         max_bytes: 1 << 20,
         accept_invalid_certs: false,
         validate,
+        max_pixels: crate::source::jpeg_check::DEFAULT_MAX_PIXELS,
     }
 }
 

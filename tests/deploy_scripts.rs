@@ -121,6 +121,35 @@ fn second_run_upgrades_in_place_and_keeps_a_modified_config() {
 }
 
 #[test]
+fn the_config_is_kept_private_also_when_an_upgrade_finds_it_readable_by_all() {
+    let h = Harness::new("config-mode");
+    let run = h.install(&[], &[]);
+    run.assert_ok();
+    let config = h.at("/etc/streamserver/config.toml");
+    let path = config.display().to_string();
+    assert_eq!(mode(&config), 0o640);
+    run.assert_called(&format!("sudo chown root:streamserver {path}"));
+    assert!(!run.stdout.contains("was mode"), "{}", run.describe());
+
+    // An older install, or an editor, left it world-readable; it may hold password hashes.
+    fs::set_permissions(&config, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+    let run = h.install(&[], &[]);
+    run.assert_ok();
+    assert_eq!(mode(&config), 0o640, "made private again");
+    assert!(
+        run.stdout
+            .contains("config /etc/streamserver/config.toml was mode 644: now 0640"),
+        "{}",
+        run.describe()
+    );
+    run.assert_calls_in_order(&[
+        &format!("sudo chown root:streamserver {path}"),
+        &format!("sudo chmod 0640 {path}"),
+        "streamserver check-config --config",
+    ]);
+}
+
+#[test]
 fn upgrade_with_unchanged_config_writes_no_new_copy() {
     let h = Harness::new("same-config");
     h.install(&[], &[]).assert_ok();

@@ -81,7 +81,10 @@ fn reload_only_when_the_files_change_and_keep_the_old_pair_on_error() {
         before,
         "old acceptor kept"
     );
-    assert!(!certs.reload(false).unwrap(), "the same files are not retried");
+    assert!(
+        !certs.reload(false).unwrap(),
+        "the same files are not retried"
+    );
 
     // The key follows: now the new pair loads.
     std::fs::copy(Path::new(DIR).join("key2.pem"), &pair.config.key).unwrap();

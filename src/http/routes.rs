@@ -26,7 +26,7 @@ use std::time::Duration;
 use http::header::{self, HeaderValue};
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::BodyExt;
-use tracing::info;
+use tracing::{debug, info};
 
 use super::access::{self, Allowed};
 use super::conn::ClientSocket;
@@ -36,6 +36,7 @@ use super::stream_body::{ClientSlot, MjpegBody};
 use super::{status, AppState, StreamHandle};
 use crate::auth::{Permission, Scope};
 use crate::mjpeg::format;
+use crate::util::redact_target;
 
 const VIEWER_HTML: &str = include_str!("viewer.html");
 /// Where the viewer page gets the ids of the streams it shows, and whether it may poll
@@ -75,6 +76,10 @@ impl Route<'_> {
 
 /// Answers one request.
 pub async fn handle<B>(req: Request<B>, state: &Arc<AppState>) -> Response<ResponseBody> {
+    if tracing::enabled!(tracing::Level::DEBUG) {
+        let target = req.uri().path_and_query().map_or("/", |p| p.as_str());
+        debug!(method = %req.method(), target = %redact_target(target), "request");
+    }
     let mut resp = respond(&req, state).await;
     let h = resp.headers_mut();
     nosniff(h);

@@ -174,4 +174,4 @@ pub fn check_markers(data: &[u8], max_bytes: usize) -> Result<(), JpegError> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

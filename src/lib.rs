@@ -14,7 +14,8 @@
 //!   inside a restart budget, shows a placeholder while it is down; the source's state.
 //! - [`source`]: where frames come from, each on its own OS thread: `test_pattern`, `camera`
 //!   (libcamera), `folder`, `snapshot_poll` (`source = "http"`), `relay` (another MJPEG URL).
-//! - [`probe`]: an MJPEG client that measures a stream (also the benchmarks' load client).
+//! - [`probe`]: an MJPEG client that measures a stream (also the benchmarks' load client), and
+//!   the hostile traffic of the attack drills (loopback only).
 //! - [`mjpeg`]: the MJPEG wire format: what we write, the multipart parser, the MJPEG client.
 //! - [`http_client`]: the one HTTP client (hyper + rustls) of the `http` and `relay` sources and
 //!   the probe.

@@ -14,7 +14,14 @@
 //! - [`workers`]: throughput per pixel format and worker count through the encode pool.
 //! - [`folder`]: the folder source's file-close → client-receive latency.
 //! - [`markdown`]: the machine description and section replacement in `BENCHMARKS.md`.
+//! - [`attack`]: the attack drills (slowloris, floods, bad requests, password guessing, one
+//!   address until refused) against the release server, with a healthy and a new viewer.
+//! - [`attack_watch`]: the drills' viewers and the server's RSS and descriptors.
+//! - [`attack_report`]: the drills' table and the verdicts on the targets.
 
+mod attack;
+mod attack_report;
+mod attack_watch;
 mod encode;
 mod fanout;
 mod fanout_report;
@@ -101,6 +108,20 @@ enum Command {
         #[arg(long, default_value_t = 30)]
         fps: u32,
     },
+    /// Attack drills from other loopback addresses while a viewer streams and a new one logs
+    /// in: slowloris, connection flood, malformed requests, wrong passwords, one address until
+    /// refused; the viewers' figures and the server's RSS and descriptors.
+    Attack {
+        /// The server binary (default: `streamserver` next to this binary).
+        #[arg(long)]
+        server: Option<PathBuf>,
+        /// A tenth of the sizes (100 slowloris connections, 1,000 requests, 5 s).
+        #[arg(long)]
+        quick: bool,
+        /// Only these drills: slowloris, flood, malformed, passwords, refused.
+        #[arg(long, value_delimiter = ',')]
+        drills: Option<Vec<String>>,
+    },
     /// Folder source: file close → client receive latency; a feeder renames JPEGs into place.
     Folder {
         #[arg(long, default_value_t = 10)]
@@ -120,6 +141,19 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         max_client_fps: u32,
     },
+}
+
+fn parse_drill(name: &str) -> anyhow::Result<attack::Drill> {
+    Ok(match name {
+        "slowloris" => attack::Drill::Slowloris,
+        "flood" => attack::Drill::Flood,
+        "malformed" => attack::Drill::Malformed,
+        "passwords" => attack::Drill::Passwords,
+        "refused" => attack::Drill::UntilRefused,
+        other => anyhow::bail!(
+            "unknown drill {other:?}: slowloris, flood, malformed, passwords, refused"
+        ),
+    })
 }
 
 fn parse_size(s: &str) -> Result<(usize, usize), String> {
@@ -204,6 +238,35 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             ("fanout", fanout_report::render(&results))
         }
         Command::Workers { seconds, quality } => ("workers", workers::run(seconds, quality)?),
+        Command::Attack {
+            server,
+            quick,
+            drills,
+        } => {
+            let server = match server {
+                Some(s) => s,
+                None => std::env::current_exe()?.with_file_name("streamserver"),
+            };
+            let limit = proc::raise_fd_limit()?;
+            eprintln!("fd limit {limit}");
+            let scale = if quick { 10 } else { 1 };
+            let opts = attack::AttackOptions {
+                server,
+                slowloris_connections: 1000 / scale,
+                drill_time: Duration::from_secs(if quick { 5 } else { 10 }),
+                requests: 10_000 / scale as u64,
+                before: Duration::from_secs(5),
+            };
+            let chosen = match drills {
+                None => attack::Drill::ALL.to_vec(),
+                Some(names) => names
+                    .iter()
+                    .map(|n| parse_drill(n))
+                    .collect::<Result<Vec<_>, _>>()?,
+            };
+            let results = attack::run(&opts, &chosen)?;
+            ("attack", attack_report::render(&results))
+        }
         Command::Folder {
             clients,
             fps,

@@ -51,6 +51,8 @@ pub enum Refused {
 /// Counters for `/metrics` and the attack drills.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct AdmissionStats {
+    /// Connections admitted since the start.
+    pub admitted: u64,
     pub open: usize,
     pub pending: usize,
     pub refused_per_address: u64,
@@ -62,6 +64,7 @@ pub struct AdmissionStats {
 pub struct Admission {
     limits: AdmissionLimits,
     state: Mutex<State>,
+    admitted: AtomicU64,
     refused_per_address: AtomicU64,
     refused_full: AtomicU64,
     evicted: AtomicU64,
@@ -88,6 +91,7 @@ impl Admission {
         Arc::new(Admission {
             limits,
             state: Mutex::new(State::default()),
+            admitted: AtomicU64::new(0),
             refused_per_address: AtomicU64::new(0),
             refused_full: AtomicU64::new(0),
             evicted: AtomicU64::new(0),
@@ -108,6 +112,7 @@ impl Admission {
         }
         while st.pending.len() >= self.limits.max_pending && self.evict_one(&mut st) {}
         st.open += 1;
+        self.admitted.fetch_add(1, Relaxed);
         *st.per_key.entry(key).or_insert(0) += 1;
         let id = st.next_id;
         st.next_id += 1;
@@ -125,6 +130,7 @@ impl Admission {
     pub fn stats(&self) -> AdmissionStats {
         let st = self.lock();
         AdmissionStats {
+            admitted: self.admitted.load(Relaxed),
             open: st.open,
             pending: st.pending.len(),
             refused_per_address: self.refused_per_address.load(Relaxed),

@@ -35,7 +35,7 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, ticket: Arc<Ticket>, sta
     let socket = ClientSocket(std::os::fd::AsRawFd::as_raw_fd(&stream));
     let io = TimeoutStream::new(stream, cfg.write_timeout);
     let Some(tls) = &state.tls else {
-        return serve_http(TokioIo::new(io), peer, socket, ticket, state).await;
+        return serve_io(io, peer, Some(socket), ticket, state).await;
     };
     let handshake = tokio::time::timeout(cfg.header_timeout, tls.acceptor().accept(io));
     let tls_stream = tokio::select! {
@@ -47,25 +47,31 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, ticket: Arc<Ticket>, sta
         _ = ticket.evicted() => return debug!("evicted during the TLS handshake"),
         _ = state.shutdown.triggered() => return,
     };
-    serve_http(TokioIo::new(tls_stream), peer, socket, ticket, state).await
+    serve_io(tls_stream, peer, Some(socket), ticket, state).await
 }
 
-async fn serve_http<I>(
+/// HTTP/1 on an established byte stream (TCP, TLS, or an in-memory pipe for the request
+/// fuzzer), until it ends, is evicted, or shutdown ends it. `socket` is the TCP socket under
+/// it, if any (stream bodies read its backlog).
+pub async fn serve_io<I>(
     io: I,
     peer: SocketAddr,
-    socket: ClientSocket,
+    socket: Option<ClientSocket>,
     ticket: Arc<Ticket>,
     state: Arc<AppState>,
 ) where
-    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
+    let io = TokioIo::new(io);
     let cfg = &state.config;
     let client = Client::new(peer.ip(), &state.auth);
     let svc_state = Arc::clone(&state);
     let svc_ticket = Arc::clone(&ticket);
     let service = service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
         svc_ticket.head_received();
-        req.extensions_mut().insert(socket);
+        if let Some(socket) = socket {
+            req.extensions_mut().insert(socket);
+        }
         req.extensions_mut().insert(client.clone());
         let state = Arc::clone(&svc_state);
         let ticket = Arc::clone(&svc_ticket);

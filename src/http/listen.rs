@@ -4,10 +4,16 @@
 //! `::ffff:a.b.c.d`). When the list also has an IPv4 address on the same port, the IPv6
 //! socket is made IPv6-only, else the two would collide (`0.0.0.0:8080` + `[::]:8080` is the
 //! usual way to say "both").
+//!
+//! Every listener has `TCP_DEFER_ACCEPT` (for `header_timeout`, in whole seconds): the kernel
+//! hands a connection over only once its first bytes have arrived. An HTTP client (and a TLS
+//! one) speaks first, so it notices nothing; a flood of connections that never send anything
+//! (connect and reset, connect and wait) stays in the kernel and costs the server nothing.
 
 use std::io;
 use std::net::SocketAddr;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio::net::{TcpListener, TcpStream};
@@ -15,8 +21,12 @@ use tokio::net::{TcpListener, TcpStream};
 /// Connections the kernel queues per listener before we accept them.
 const BACKLOG: i32 = 1024;
 
-/// Binds every address of `addrs`; the error names the address that failed.
-pub fn bind_all(addrs: &[SocketAddr]) -> Result<Vec<TcpListener>, (SocketAddr, io::Error)> {
+/// Binds every address of `addrs`, deferring accepts up to `defer` (see the module doc); the
+/// error names the address that failed.
+pub fn bind_all(
+    addrs: &[SocketAddr],
+    defer: Duration,
+) -> Result<Vec<TcpListener>, (SocketAddr, io::Error)> {
     addrs
         .iter()
         .map(|&addr| {
@@ -24,12 +34,12 @@ pub fn bind_all(addrs: &[SocketAddr]) -> Result<Vec<TcpListener>, (SocketAddr, i
                 && addrs
                     .iter()
                     .any(|other| other.is_ipv4() && other.port() == addr.port());
-            bind(addr, v6_only).map_err(|e| (addr, e))
+            bind(addr, v6_only, defer).map_err(|e| (addr, e))
         })
         .collect()
 }
 
-fn bind(addr: SocketAddr, v6_only: bool) -> io::Result<TcpListener> {
+fn bind(addr: SocketAddr, v6_only: bool, defer: Duration) -> io::Result<TcpListener> {
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
     if v6_only {
         socket.set_only_v6(true)?;
@@ -37,8 +47,30 @@ fn bind(addr: SocketAddr, v6_only: bool) -> io::Result<TcpListener> {
     socket.set_reuse_address(true)?;
     socket.set_nonblocking(true)?;
     socket.bind(&addr.into())?;
+    defer_accept(&socket, defer)?;
     socket.listen(BACKLOG)?;
     TcpListener::from_std(socket.into())
+}
+
+/// `TCP_DEFER_ACCEPT` for `defer`, rounded up to whole seconds.
+fn defer_accept(socket: &Socket, defer: Duration) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let secs = defer.as_secs() + u64::from(defer.subsec_nanos() > 0);
+    let value = libc::c_int::try_from(secs.max(1)).unwrap_or(libc::c_int::MAX);
+    // SAFETY: a valid socket, a c_int option value of the right size.
+    let rc = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::IPPROTO_TCP,
+            libc::TCP_DEFER_ACCEPT,
+            (&value as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
 }
 
 /// Accepts from several listeners, taking turns so none starves the others.

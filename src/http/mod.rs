@@ -13,6 +13,7 @@
 //! - [`tls`]: `[server.tls]` certificates, reloaded on change or SIGHUP.
 //! - [`conn`]: socket options that keep slow clients current, and the write timeout.
 //! - [`log_budget`]: at most a few log lines per second about what clients cause.
+//! - [`memory`]: memory goes back to the system after a burst of connections or logins.
 //!
 //! [`HttpServer::run`] accepts connections until shutdown, then lets open connections finish
 //! (stream bodies end at once) until the hard deadline, and aborts what is left.
@@ -23,6 +24,7 @@ pub mod conn;
 pub mod connection;
 pub mod listen;
 pub mod log_budget;
+pub mod memory;
 pub mod responses;
 pub mod routes;
 pub mod snapshot;
@@ -138,7 +140,7 @@ pub struct HttpServer {
 
 impl HttpServer {
     pub async fn bind(state: Arc<AppState>) -> Result<Self, HttpError> {
-        let listeners = listen::bind_all(&state.config.listen.0)
+        let listeners = listen::bind_all(&state.config.listen.0, state.config.header_timeout)
             .map_err(|(addr, source)| HttpError::Bind { addr, source })?;
         Ok(Self {
             listeners: Listeners::new(listeners),
@@ -165,6 +167,8 @@ impl HttpServer {
             },
             None => None,
         };
+        memory::tune();
+        let mut trimmer = memory::Trimmer::new(state.admission.stats().admitted, Instant::now());
         let mut conns = JoinSet::new();
         let addrs: Vec<String> = self
             .listeners
@@ -180,6 +184,7 @@ impl HttpServer {
                 _ = state.shutdown.triggered() => break,
                 _ = beat.tick() => {
                     heart.beat();
+                    trimmer.look(state.admission.stats().admitted, Instant::now());
                     continue;
                 }
                 accepted = self.listeners.accept() => accepted,

@@ -89,7 +89,9 @@ pub async fn handle<B>(req: Request<B>, state: &Arc<AppState>) -> Response<Respo
         &state.config.cors_origins,
     );
     if req.method() == Method::HEAD {
-        let (parts, _) = resp.into_parts();
+        // No body goes out: the connection waits for its next request like any other.
+        let (mut parts, _) = resp.into_parts();
+        parts.extensions.remove::<Streaming>();
         return Response::from_parts(parts, empty());
     }
     resp

@@ -28,7 +28,7 @@ fn answers(r: &DrillResult) -> String {
             format!("{}×closed", rep.closed_unanswered),
         ));
     }
-    parts.sort_by(|a, b| b.0.cmp(&a.0));
+    parts.sort_by_key(|p| std::cmp::Reverse(p.0));
     let mut s: Vec<String> = parts.into_iter().map(|p| p.1).collect();
     if let Some(n) = rep.accepted_before_refusal {
         s.insert(0, format!("{n} streams before the refusal"));
@@ -127,3 +127,6 @@ pub fn verdicts(results: &[DrillResult]) -> Vec<String> {
         line("no descriptor left over", missed(&|r| r.fds[2] <= r.fds[0])),
     ]
 }
+
+#[cfg(test)]
+mod tests;

@@ -39,7 +39,7 @@ pub struct Healthy {
 }
 
 impl Healthy {
-    pub fn start(url: &str) -> anyhow::Result<Healthy> {
+    pub fn start(url: &str, nice: i32) -> anyhow::Result<Healthy> {
         let target = Target::parse(url)?;
         let arrivals = Arc::new(Mutex::new(Vec::with_capacity(1 << 16)));
         let stop = Arc::new(AtomicBool::new(false));
@@ -48,6 +48,7 @@ impl Healthy {
         let thread = std::thread::Builder::new()
             .name("healthy-viewer".into())
             .spawn(move || {
+                set_priority(nice);
                 let rt = tokio::runtime::Builder::new_current_thread()
                     .enable_all()
                     .build()
@@ -131,28 +132,74 @@ fn now_unix() -> f64 {
         .map_or(0.0, |d| d.as_secs_f64())
 }
 
-/// Time from starting to connect until the first complete frame of `url` (with its login),
-/// measured on a blocking-pool thread with its own runtime, away from the attack's tasks.
-pub async fn first_frame(url: &str) -> Result<Duration, String> {
-    let url = url.to_string();
-    let measured = tokio::task::spawn_blocking(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| e.to_string())?;
-        rt.block_on(async {
-            let t0 = Instant::now();
-            let target = Target::parse(&url).map_err(|e| e.to_string())?;
-            let mut parts =
-                (client::open(&target, &open_options()).await).map_err(|e| e.to_string())?;
-            parts
-                .next_part(READ_TIMEOUT)
-                .await
-                .map_err(|e| e.to_string())?;
-            Ok(t0.elapsed())
+/// The new viewers' own thread (and runtime), started before the attack's threads: a new
+/// viewer must not wait behind the attack's tasks, nor inherit their lower priority.
+pub struct NewViewers {
+    requests: std::sync::mpsc::Sender<(
+        String,
+        tokio::sync::oneshot::Sender<Result<Duration, String>>,
+    )>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl NewViewers {
+    pub fn start(nice: i32) -> anyhow::Result<NewViewers> {
+        let (tx, rx) = std::sync::mpsc::channel::<(String, tokio::sync::oneshot::Sender<_>)>();
+        let thread = std::thread::Builder::new()
+            .name("new-viewers".into())
+            .spawn(move || {
+                set_priority(nice);
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("a runtime");
+                for (url, reply) in rx {
+                    let _ = reply.send(rt.block_on(first_frame(&url)));
+                }
+            })?;
+        Ok(NewViewers {
+            requests: tx,
+            thread: Some(thread),
         })
-    });
-    measured.await.map_err(|e| e.to_string())?
+    }
+
+    /// Time from starting to connect until the first complete frame of `url` (with its login).
+    pub async fn first_frame(&self, url: &str) -> Result<Duration, String> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.requests
+            .send((url.to_string(), tx))
+            .map_err(|_| "the new viewers' thread ended".to_string())?;
+        rx.await
+            .map_err(|_| "the new viewers' thread ended".to_string())?
+    }
+}
+
+impl Drop for NewViewers {
+    fn drop(&mut self) {
+        let (tx, _) = std::sync::mpsc::channel();
+        drop(std::mem::replace(&mut self.requests, tx));
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+async fn first_frame(url: &str) -> Result<Duration, String> {
+    let t0 = Instant::now();
+    let target = Target::parse(url).map_err(|e| e.to_string())?;
+    let mut parts = (client::open(&target, &open_options()).await).map_err(|e| e.to_string())?;
+    parts
+        .next_part(READ_TIMEOUT)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(t0.elapsed())
+}
+
+/// Sets the calling thread's nice value (Linux: per thread); false when not allowed (a
+/// negative value needs root or CAP_SYS_NICE).
+pub fn set_priority(nice: i32) -> bool {
+    // SAFETY: setpriority on the calling thread only.
+    nice == 0 || unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, nice) } == 0
 }
 
 /// RSS (bytes) and open descriptors of a process, sampled every [`Sampler::EVERY`].

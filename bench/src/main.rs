@@ -121,6 +121,11 @@ enum Command {
         /// Only these drills: slowloris, flood, malformed, passwords, refused.
         #[arg(long, value_delimiter = ',')]
         drills: Option<Vec<String>>,
+        /// Run everything at the same priority (default: the attack at nice 10, as if its CPU
+        /// were its own like a host elsewhere on the LAN, and the server and viewers at nice -5
+        /// so other work on a shared machine does not pass for the attack's effect; needs root).
+        #[arg(long)]
+        same_priority: bool,
     },
     /// Folder source: file close → client receive latency; a feeder renames JPEGs into place.
     Folder {
@@ -242,6 +247,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             server,
             quick,
             drills,
+            same_priority,
         } => {
             let server = match server {
                 Some(s) => s,
@@ -256,6 +262,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 drill_time: Duration::from_secs(if quick { 5 } else { 10 }),
                 requests: 10_000 / scale as u64,
                 before: Duration::from_secs(5),
+                attacker_nice: if same_priority { 0 } else { 10 },
+                server_nice: if same_priority { 0 } else { -5 },
             };
             let chosen = match drills {
                 None => attack::Drill::ALL.to_vec(),
@@ -265,7 +273,19 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     .collect::<Result<Vec<_>, _>>()?,
             };
             let results = attack::run(&opts, &chosen)?;
-            ("attack", attack_report::render(&results))
+            let priority = match (opts.attacker_nice, opts.server_nice) {
+                (0, 0) => "Everything ran at the same priority (`--same-priority`).".to_string(),
+                (a, s) => format!(
+                    "The attack's threads ran at nice {a} (its CPU is its own, as for a host \
+                     elsewhere on the LAN), the server and the viewers at nice {s} (other builds \
+                     on this shared machine must not pass for the attack's effect); \
+                     `--same-priority` runs all at 0."
+                ),
+            };
+            (
+                "attack",
+                format!("{priority}\n\n{}", attack_report::render(&results)),
+            )
         }
         Command::Folder {
             clients,

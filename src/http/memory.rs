@@ -10,9 +10,10 @@
 //!   (frames, buffers) are unaffected; fixing the threshold also keeps the trim threshold at
 //!   its default, so free memory at the top of the heap goes back at once.
 //! - [`Trimmer`] calls `malloc_trim(0)` (free pages inside the heaps go back too) once a burst
-//!   is over: at least [`BURST_CONNECTIONS`] connections admitted since the last trim, fewer
-//!   than that in the last [`CALM`], and at most every [`MIN_INTERVAL`]. A quiet server never
-//!   trims; a trim of tens of MiB of heap takes well under a millisecond.
+//!   is over: at least [`BURST_CONNECTIONS`] connections admitted since the last trim, at most
+//!   [`CALM_CONNECTIONS`] in the last [`CALM`], and at most every [`MIN_INTERVAL`]. A server
+//!   with a few viewers trims about once per [`BURST_CONNECTIONS`] connections; a trim of tens
+//!   of MiB of heap takes well under a millisecond.
 
 use std::time::{Duration, Instant};
 
@@ -20,10 +21,11 @@ use std::time::{Duration, Instant};
 pub const MMAP_THRESHOLD_BYTES: usize = 4 << 20;
 /// Connections since the last trim that make a burst.
 pub const BURST_CONNECTIONS: u64 = 64;
-/// The burst is over when fewer than [`BURST_CONNECTIONS`] came in this long.
+/// The burst is over when at most [`CALM_CONNECTIONS`] came in this long.
 pub const CALM: Duration = Duration::from_secs(1);
+pub const CALM_CONNECTIONS: u64 = 4;
 /// Trims at most this often.
-pub const MIN_INTERVAL: Duration = Duration::from_secs(5);
+pub const MIN_INTERVAL: Duration = Duration::from_secs(2);
 
 /// Sets the allocator up for [`Trimmer`]; call once at start.
 pub fn tune() {
@@ -58,7 +60,7 @@ impl Trimmer {
     pub fn look(&mut self, admitted: u64, now: Instant) -> bool {
         let recent = admitted.saturating_sub(self.at_look);
         let calm =
-            now.saturating_duration_since(self.last_look) >= CALM && recent < BURST_CONNECTIONS;
+            now.saturating_duration_since(self.last_look) >= CALM && recent <= CALM_CONNECTIONS;
         if now.saturating_duration_since(self.last_look) >= CALM {
             (self.at_look, self.last_look) = (admitted, now);
         }

@@ -10,14 +10,16 @@ readonly SERVICE=streamserver.service
 readonly SERVICE_USER=streamserver
 readonly DEVICE_GROUP=video
 readonly BIN_DEST=/usr/local/bin/streamserver
+readonly HELPER_DEST=/usr/local/bin/streamserver-camera
 readonly UNIT_DEST=/etc/systemd/system/$SERVICE
 readonly CONF_DIR=/etc/streamserver
 readonly CONF_DEST=$CONF_DIR/config.toml
 readonly LOG_DIR=/var/log/streamserver
+readonly STATE_DIR=/var/lib/streamserver
 readonly DEFAULT_PORT=8080
 
-# Needed to build on the Pi (turbojpeg builds libjpeg-turbo with cmake+nasm,
-# the libcamera bindings need clang and pkg-config).
+# Needed to build on the Pi (turbojpeg builds libjpeg-turbo with cmake+nasm; the
+# camera helper's libcamera bindings need clang, pkg-config and libcamera-dev).
 readonly BUILD_DEPS=(build-essential cmake nasm pkg-config clang libclang-dev libcamera-dev)
 # Needed to run: libcamera and its IPA modules (libcamera-ipa pulls in the
 # versioned libcamera library, whatever its soname on this release).
@@ -32,29 +34,44 @@ readonly ROOT SCRIPT_DIR
 
 usage() {
     cat <<EOF
-Usage: ./install-service.sh [--binary PATH]
+Usage: ./install-service.sh [--binary PATH] [--camera-binary PATH]
+       ./install-service.sh --camera-helper-only [--camera-binary PATH]
 
 Installs streamserver as the systemd service $SERVICE, or upgrades it.
 
   - installs the apt packages needed to build and run it,
-  - builds it with 'cargo build --release --locked' (or takes --binary),
+  - builds the server and its camera helper with 'cargo build --release
+    --locked' (or takes --binary / --camera-binary),
   - creates the system user '$SERVICE_USER' (group '$DEVICE_GROUP' for the camera),
-  - installs $BIN_DEST, $UNIT_DEST,
+  - installs $BIN_DEST, the camera helper $HELPER_DEST,
+    $UNIT_DEST,
     $CONF_DEST (from config.toml next to this script; an existing
     config is never overwritten: the new default goes to config.toml.new;
     either way it is made mode 0640, owner root, group $SERVICE_USER,
-    as it may hold password hashes)
-    and the log directory $LOG_DIR,
+    as it may hold password hashes),
+    the log directory $LOG_DIR and the state directory $STATE_DIR
+    (writable by the service, e.g. for a folder source),
   - enables and starts the service (restarts it on an upgrade) and prints
     the stream URL.
 
 Run it as your normal user (not root, not with sudo): it asks sudo for the
 steps that need it.
 
+The camera helper (streamserver-camera) is the only program that links
+libcamera, so it must match this Pi's libcamera: after an 'apt upgrade' that
+changed libcamera (the stream then says the helper cannot load its
+libraries), run ./install-service.sh --camera-helper-only. The server itself
+keeps running meanwhile and picks the new helper up at the camera's next
+restart.
+
 Options:
-  --binary PATH   install this prebuilt binary (e.g. from a cross build)
-                  instead of building; skips the build dependencies
-  -h, --help      show this help
+  --binary PATH          install this prebuilt server binary (e.g. from a cross
+                         build) instead of building the server
+  --camera-binary PATH   install this prebuilt camera helper instead of building
+                         it (it must have been built against this Pi's libcamera)
+  --camera-helper-only   (re)build and install only the camera helper; the
+                         service is not restarted
+  -h, --help             show this help
 
 Environment:
   STREAMSERVER_ROOT   prefix for every installed file (default: empty; for tests)
@@ -117,6 +134,8 @@ set_log_dir() {
 # ---- Arguments and sanity checks ------------------------------------------
 
 binary=""
+helper=""
+helper_only=false
 while (($# > 0)); do
     case $1 in
     -h | --help)
@@ -132,6 +151,19 @@ while (($# > 0)); do
         binary=${1#--binary=}
         shift
         ;;
+    --camera-binary)
+        (($# >= 2)) || die "--camera-binary needs a path (see --help)"
+        helper=$2
+        shift 2
+        ;;
+    --camera-binary=*)
+        helper=${1#--camera-binary=}
+        shift
+        ;;
+    --camera-helper-only)
+        helper_only=true
+        shift
+        ;;
     *) die "unknown argument '$1' (see --help)" ;;
     esac
 done
@@ -145,8 +177,13 @@ command -v sudo >/dev/null || die "sudo is not installed (apt-get install sudo, 
 [[ -f "$SCRIPT_DIR/$SERVICE" ]] || die "missing $SCRIPT_DIR/$SERVICE"
 [[ -f "$SCRIPT_DIR/config.toml" ]] || die "missing $SCRIPT_DIR/config.toml"
 if [[ -n "$binary" ]]; then
+    $helper_only && die "--camera-helper-only installs no server: drop --binary"
     [[ -f "$binary" && -x "$binary" ]] || die "--binary $binary: not an executable file"
     binary=$(realpath -- "$binary")
+fi
+if [[ -n "$helper" ]]; then
+    [[ -f "$helper" && -x "$helper" ]] || die "--camera-binary $helper: not an executable file"
+    helper=$(realpath -- "$helper")
 fi
 
 # An existing unit or binary means this is an upgrade.
@@ -165,25 +202,61 @@ trap cleanup EXIT
 
 # ---- Packages and build ----------------------------------------------------
 
-if [[ -n "$binary" ]]; then
-    packages=("${RUNTIME_DEPS[@]}")
-else
+# Build what was not given: the server unless --binary (or --camera-helper-only),
+# the camera helper unless --camera-binary.
+build=()
+names=()
+if [[ -z "$binary" ]] && ! $helper_only; then build+=(-p streamserver); names+=(streamserver); fi
+if [[ -z "$helper" ]]; then build+=(-p streamserver-camera); names+=(streamserver-camera); fi
+if ((${#build[@]} > 0)); then
     packages=("${BUILD_DEPS[@]}" "${RUNTIME_DEPS[@]}")
+else
+    packages=("${RUNTIME_DEPS[@]}")
 fi
 log "installing packages: ${packages[*]}"
 sudo apt-get update
 sudo apt-get install -y --no-install-recommends "${packages[@]}"
 
-if [[ -z "$binary" ]]; then
+if ((${#build[@]} > 0)); then
     command -v cargo >/dev/null ||
-        die "cargo not found: install Rust with rustup first (https://rustup.rs), or pass --binary"
-    log "building the release binary (this takes a while on a Pi)"
-    (cd "$SCRIPT_DIR" && cargo build --release --locked)
+        die "cargo not found: install Rust with rustup first (https://rustup.rs), or pass --binary and --camera-binary"
+    log "building ${names[*]} (this takes a while on a Pi)"
+    (cd "$SCRIPT_DIR" && cargo build --release --locked "${build[@]}")
     target_dir=${CARGO_TARGET_DIR:-target}
     [[ "$target_dir" == /* ]] || target_dir=$SCRIPT_DIR/$target_dir
-    binary=$target_dir/release/streamserver
-    [[ -x "$binary" ]] || die "cargo build succeeded but $binary is missing"
+    if [[ -z "$binary" ]] && ! $helper_only; then binary=$target_dir/release/streamserver; fi
+    if [[ -z "$helper" ]]; then helper=$target_dir/release/streamserver-camera; fi
+    for built in "$binary" "$helper"; do
+        [[ -z "$built" || -x "$built" ]] || die "cargo build succeeded but $built is missing"
+    done
 fi
+
+# The helper must load this machine's libcamera: its `version` says so, or the loader why not.
+if ! helper_version=$("$helper" version 2>&1); then
+    die "the camera helper $helper cannot run here: ${helper_version//$'\n'/ }
+  (libcamera missing or of another version than it was built for: build it on this Pi with
+  ./install-service.sh --camera-helper-only)"
+fi
+log "camera helper: ${helper_version//$'\n'/; }"
+
+# stage_install SRC DEST: installs SRC as DEST atomically (the old file stays intact until
+# replaced); sets $staged meanwhile so a failure cleans up.
+stage_install() {
+    staged=$ROOT${2%/*}/.${2##*/}.new.$$
+    sudo install -m 0755 "$1" "$staged"
+    sudo mv -f "$staged" "$ROOT$2"
+    staged=""
+}
+
+if $helper_only; then
+    sudo install -d -m 0755 "$ROOT${HELPER_DEST%/*}"
+    stage_install "$helper" "$HELPER_DEST"
+    log "installed the camera helper $HELPER_DEST"
+    log "the running server starts it at the camera's next restart (at once if the camera is down);"
+    log "'sudo systemctl restart streamserver' switches now"
+    exit 0
+fi
+
 # Also catches a binary built for another architecture.
 version=$("$binary" --version) || die "cannot run $binary (built for another architecture?)"
 log "installing $version"
@@ -206,8 +279,8 @@ else
 fi
 
 sudo install -d -m 0755 "$ROOT${BIN_DEST%/*}" "$ROOT${UNIT_DEST%/*}" "$ROOT$CONF_DIR"
-sudo install -d -m 0750 "$ROOT$LOG_DIR"
-sudo chown "$SERVICE_USER:$SERVICE_USER" "$ROOT$LOG_DIR"
+sudo install -d -m 0750 "$ROOT$LOG_DIR" "$ROOT$STATE_DIR"
+sudo chown "$SERVICE_USER:$SERVICE_USER" "$ROOT$LOG_DIR" "$ROOT$STATE_DIR"
 
 # ---- Config: install once, afterwards only offer the new default -----------
 
@@ -251,12 +324,16 @@ fi
 
 staged=$ROOT${BIN_DEST%/*}/.streamserver.new.$$
 sudo install -m 0755 "$binary" "$staged"
-if ! sudo "$staged" check-config --config "$ROOT$CONF_DEST"; then
+# As the service user, from /, as the service runs it: check-config creates a
+# missing folder-source directory, which must not end up owned by root, and a
+# path the service cannot use fails here rather than at the next start.
+if ! (cd / && sudo -u "$SERVICE_USER" "$staged" check-config --config "$ROOT$CONF_DEST"); then
     die "the new binary rejects $CONF_DEST (see above); fix it and run this again. Nothing was restarted."
 fi
 # rename(2) within one directory: the old binary stays intact until replaced.
 sudo mv -f "$staged" "$ROOT$BIN_DEST"
 staged=""
+stage_install "$helper" "$HELPER_DEST"
 
 # ---- Unit and service --------------------------------------------------------
 

@@ -2,15 +2,15 @@
 # Installs the Debian / Raspberry Pi OS packages streamserver needs, only those missing.
 #   scripts/deps.sh build   # building: cmake, nasm (libjpeg-turbo's SIMD), pkg-config, clang
 #   scripts/deps.sh test    # building + what the tests run: ffmpeg, shellcheck, systemd-analyze,
-#                           # chromium, and from PyPI opencv-python-headless and playwright (the
-#                           # real clients of tests/auth_clients.rs)
+#                           # readelf, chromium, and from PyPI opencv-python-headless and playwright
+#                           # (the real clients of tests/auth_clients.rs)
 # Uses sudo when not root. Safe to run again: it does nothing when all is there.
 set -euo pipefail
 
 want=(cmake nasm pkg-config gcc g++ make)
 case "${1:-build}" in
   build) ;;
-  test) want+=(ffmpeg shellcheck systemd libjpeg-turbo-progs debootstrap curl chromium) ;;
+  test) want+=(ffmpeg shellcheck systemd libjpeg-turbo-progs debootstrap curl binutils chromium) ;;
   *) echo "usage: $0 [build|test]" >&2; exit 2 ;;
 esac
 

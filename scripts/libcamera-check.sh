@@ -13,10 +13,14 @@
 #
 # Steps: ensure the root and packages; install the camera config; compile the
 # shim; `cam -l`, `cam -c 1 -I`, `cam -c 1 --capture=3` (asserting the camera
-# and 3 frames); then streamserver's own camera work (host rustup toolchain):
-# build with --features libcamera, the camera unit tests, `streamserver list-cameras`, and
-# tests/camera.rs (colour bars over /stream.mjpg, idle mode, supervisor
-# recovery from a hung camera). Prints the time of each step.
+# and 3 frames); then the camera helper's work (host rustup toolchain): build
+# streamserver-camera with --features libcamera (and streamserver, which must
+# not link libcamera even here), clippy on the libcamera code,
+# `streamserver-camera list` and `version`, the
+# linking check (readelf), and all the helper's tests in that build, among
+# them camera/tests/virtual_camera.rs (colour bars over the helper protocol,
+# idle/Alive, Stop releasing the camera, a second helper, a hung camera
+# reported and left behind). Prints the time of each step.
 #
 # Environment: TRIXIE_ROOT (default <repo>/.trixie/root), see trixie-root.sh.
 set -euo pipefail
@@ -34,8 +38,10 @@ die() { echo "libcamera-check: FAIL: $*" >&2; exit 1; }
 in_root() { "$ROOTSH" run "$@"; }
 # Run in the root with the shim preloaded (and libcamera's log without colour).
 in_root_shim() { in_root env LD_PRELOAD="$SHIM" LIBCAMERA_LOG_NO_COLOR=1 "$@"; }
-# Run in the root with the host's rustup toolchain first on PATH.
-in_root_rust() { in_root env PATH="$RUST_PATH" "$@"; }
+# Run in the root with the host's rustup toolchain first on PATH; debug builds
+# without debug info or incremental state (about 1 GiB of target instead of
+# 4.5; panics still name file and line).
+in_root_rust() { in_root env PATH="$RUST_PATH" CARGO_PROFILE_DEV_DEBUG=0 CARGO_INCREMENTAL=0 "$@"; }
 
 timings=()
 step() { # step LABEL FUNCTION...
@@ -85,43 +91,68 @@ cam_capture() {
 }
 
 # ---------------------------------------------------------------------------
-# streamserver's camera tests — the place for the camera-source work.
-# Builds streamserver with libcamera support using the host's rustup
-# toolchain, runs the camera module's unit tests in that build, then
-# tests/camera.rs against the virtual camera with the udmabuf shim preloaded
-# (one test thread: one camera). UDMABUF_SHIM_HANG_FILE names the shim's fault
-# trigger: the supervisor test creates it to hang the camera's buffer mapping
-# (a hung driver) and removes it to let the camera recover.
+# The camera helper (streamserver-camera, camera/), the only binary that links
+# libcamera, built with the host's rustup toolchain against the root's
+# libcamera; its tests run with the udmabuf shim preloaded (one test thread:
+# one camera) and STREAMSERVER_CAMERA_CHECK=1 (camera/tests/virtual_camera.rs
+# runs only then). UDMABUF_SHIM_HANG_FILE names the shim's fault trigger: the
+# hang step creates it to hang the camera's buffer mapping (a hung driver).
 # ---------------------------------------------------------------------------
 CAMERA_TARGET=/src/target/trixie-libcamera
 HANG_FILE=/tmp/udmabuf-shim.hang              # inside the root
+HELPER=$CAMERA_TARGET/debug/streamserver-camera
 
 camera_build() {
     # shellcheck disable=SC2016  # expanded by the shell in the root
     in_root_rust env CARGO_TARGET_DIR=$CAMERA_TARGET \
-        sh -c 'cd /src && cargo build -j "${CARGO_BUILD_JOBS:-2}" --features libcamera --all-targets'
+        sh -c 'cd /src && cargo build -j "${CARGO_BUILD_JOBS:-2}" -p streamserver -p streamserver-camera --features streamserver-camera/libcamera --all-targets'
 }
 
-camera_unit_tests() {
+# The libcamera-only code is linted here (the host's clippy builds without it).
+camera_clippy() {
     # shellcheck disable=SC2016  # expanded by the shell in the root
     in_root_rust env CARGO_TARGET_DIR=$CAMERA_TARGET \
-        sh -c 'cd /src && cargo test -j "${CARGO_BUILD_JOBS:-2}" --features libcamera --lib source::camera'
+        sh -c 'cd /src && cargo clippy -j "${CARGO_BUILD_JOBS:-2}" -p streamserver-camera --features libcamera --all-targets -- -D warnings'
 }
 
 camera_list() {
-    in_root_shim $CAMERA_TARGET/debug/streamserver list-cameras >"$WORK/list-cameras.txt" 2>&1 \
-        || { cat "$WORK/list-cameras.txt"; die "streamserver list-cameras exited non-zero"; }
-    cat "$WORK/list-cameras.txt"
-    grep -q '^0: Virtual0 ' "$WORK/list-cameras.txt" || die "list-cameras does not list Virtual0"
+    in_root_shim $HELPER list >"$WORK/list.txt" 2>&1 \
+        || { cat "$WORK/list.txt"; die "streamserver-camera list exited non-zero"; }
+    cat "$WORK/list.txt"
+    grep -q '^0: Virtual0 ' "$WORK/list.txt" || die "streamserver-camera list does not list Virtual0"
 }
 
-camera_integration_tests() {
+camera_version() {
+    in_root $HELPER version >"$WORK/version.txt" 2>&1 \
+        || { cat "$WORK/version.txt"; die "streamserver-camera version exited non-zero"; }
+    cat "$WORK/version.txt"
+    grep -q '^libcamera built against: 0\.4\.' "$WORK/version.txt" || die "version: not built against libcamera 0.4"
+    grep -q '^libcamera loaded: .*0\.4\.' "$WORK/version.txt" || die "version: libcamera 0.4 not loaded"
+}
+
+# Only the helper links libcamera (and the C++ runtime), also in this build.
+camera_linking() {
+    local needed
+    needed=$(in_root readelf -d $HELPER | grep NEEDED)
+    echo "streamserver-camera: $needed" | grep -E 'libcamera|stdc' || true
+    grep -q 'libcamera\.so' <<<"$needed" || die "streamserver-camera does not link libcamera"
+    needed=$(in_root readelf -d $CAMERA_TARGET/debug/streamserver | grep NEEDED)
+    if grep -E 'libcamera|libstdc\+\+' <<<"$needed"; then die "streamserver links libcamera or libstdc++"; fi
+    echo "streamserver: no libcamera, no libstdc++ in NEEDED"
+}
+
+camera_tests() {
     rm -f "$ROOT$HANG_FILE"
     # shellcheck disable=SC2016  # expanded by the shell in the root
     in_root_rust env CARGO_TARGET_DIR=$CAMERA_TARGET \
         LD_PRELOAD="$SHIM" LIBCAMERA_LOG_NO_COLOR=1 LIBCAMERA_LOG_LEVELS="*:WARN" \
-        UDMABUF_SHIM_HANG_FILE=$HANG_FILE UDMABUF_SHIM_HANG_MAX_S=60 \
-        sh -c 'cd /src && cargo test -j "${CARGO_BUILD_JOBS:-2}" --features libcamera --test camera -- --test-threads=1'
+        STREAMSERVER_CAMERA_CHECK=1 UDMABUF_SHIM_HANG_FILE=$HANG_FILE UDMABUF_SHIM_HANG_MAX_S=30 \
+        sh -c 'cd /src && cargo test -j "${CARGO_BUILD_JOBS:-2}" -p streamserver-camera --features libcamera -- --test-threads=1 --nocapture' \
+        2>&1 | tee "$WORK/camera-tests.txt"
+    local rc=${PIPESTATUS[0]}
+    rm -f "$ROOT$HANG_FILE"
+    [ "$rc" = 0 ] || die "the camera helper's tests failed"
+    ! grep -q '^SKIPPED' "$WORK/camera-tests.txt" || die "a camera test was skipped in the libcamera build"
 }
 
 main() {
@@ -131,10 +162,12 @@ main() {
     step "cam -l" cam_list
     step "cam -c 1 -I" cam_info
     step "cam -c 1 --capture=3" cam_capture
-    step "streamserver: build --features libcamera" camera_build
-    step "streamserver: camera unit tests" camera_unit_tests
-    step "streamserver list-cameras" camera_list
-    step "streamserver: tests/camera.rs (virtual camera)" camera_integration_tests
+    step "build streamserver + streamserver-camera (libcamera)" camera_build
+    step "clippy -D warnings (libcamera build)" camera_clippy
+    step "streamserver-camera list" camera_list
+    step "streamserver-camera version" camera_version
+    step "linking: only the helper has libcamera" camera_linking
+    step "streamserver-camera: tests (virtual camera)" camera_tests
     echo "libcamera-check: OK"
 }
 

@@ -42,6 +42,11 @@
  * completing, and stopping the camera waits for the hang to end. Read-only
  * mappings (streamserver's own, made once per run) are never delayed.
  *
+ * With UDMABUF_SHIM_HANG_MODE=permanent the hang is a wedged driver's: the
+ * first process to meet the trigger file takes it (removes it, so the next
+ * process is not affected) and blocks for good, until it is killed —
+ * nothing the hanging process itself can do ends it.
+ *
  * Everything else goes to the real libc functions. This is NOT a udmabuf
  * implementation (no offsets, no real dma-buf semantics, nothing a device
  * could DMA into); never preload it outside tests.
@@ -247,14 +252,17 @@ static void maybe_hang(int prot, int fd)
 {
 	static const char *path;
 	static int max_s = -1;
+	static int permanent;
 	struct timespec tick = { 0, 10 * 1000 * 1000 };
 	long waited_ms = 0;
 	int seals;
 
 	if (max_s < 0) {
 		const char *m = getenv("UDMABUF_SHIM_HANG_MAX_S");
+		const char *mode = getenv("UDMABUF_SHIM_HANG_MODE");
 		path = getenv("UDMABUF_SHIM_HANG_FILE");
 		max_s = m && *m ? atoi(m) : 60;
+		permanent = mode && strcmp(mode, "permanent") == 0;
 	}
 	if (!path || !*path || !(prot & PROT_WRITE) || fd < 0)
 		return;
@@ -263,6 +271,13 @@ static void maybe_hang(int prot, int fd)
 		return;
 	if (access(path, F_OK) != 0)
 		return;
+	if (permanent) {
+		if (unlink(path) != 0)
+			return; /* another thread or process took it first */
+		DBG("mmap(fd %d): took %s, hanging until killed\n", fd, path);
+		for (;;)
+			pause();
+	}
 	DBG("mmap(fd %d): hanging while %s exists\n", fd, path);
 	while (access(path, F_OK) == 0 && waited_ms < max_s * 1000L) {
 		nanosleep(&tick, NULL);

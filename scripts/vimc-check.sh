@@ -1,11 +1,10 @@
 #!/usr/bin/env bash
 # vimc-check.sh — capture RGB888 and BGR888 frames from the kernel's vimc test
 # camera ("Sensor B") through streamserver, in Debian trixie's own kernel booted
-# under qemu-system-x86_64 (TCG; no KVM needed). Slow (minutes), so opt-in:
+# under qemu-system-x86_64 (TCG; no KVM needed). Takes minutes; scripts/test.sh
+# (and so CI) runs it. As root:
 #
-#   VIMC_CHECK=1 scripts/vimc-check.sh      (as root)
-#
-# Without VIMC_CHECK=1 it prints why it skips and exits 0 (CI calls it that way).
+#   scripts/vimc-check.sh
 #
 # Steps:
 #   1. the trixie root (scripts/trixie-root.sh) with libcamera, Debian's kernel
@@ -14,10 +13,11 @@
 #   2. vimc.ko: Debian's kernel does not ship vimc, so it is built from
 #      linux-source-6.12's drivers/media/test-drivers/vimc against
 #      linux-headers-amd64 and installed under /lib/modules/<ver>/updates;
-#   3. streamserver built in the root with --features libcamera;
+#   3. streamserver and its camera helper built in the root (the helper with
+#      libcamera);
 #   4. a tiny initramfs (busybox + the 9p modules) that mounts the trixie root
 #      over virtio-9p and runs a guest script in it: start systemd-udevd,
-#      modprobe vimc, `streamserver list-cameras`, then for rgb888 and bgr888
+#      modprobe vimc, `streamserver-camera list`, then for rgb888 and bgr888
 #      run the server on vimc's Sensor B and fetch /snapshot.jpg, /api/state and
 #      a few seconds of /stream.mjpg over the guest's loopback;
 #   5. on the host: the camera is listed, each format was used as asked (no
@@ -33,13 +33,11 @@
 # default 900), VIMC_MEMORY (MiB, default 1536).
 set -euo pipefail
 
-if [ "${VIMC_CHECK:-0}" != 1 ]; then
-    echo "vimc-check: skipped: slow (boots a kernel under TCG for minutes); set VIMC_CHECK=1 to run it"
-    exit 0
-fi
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 ROOTSH=$REPO/scripts/trixie-root.sh
+# shellcheck source=scripts/vimc-lib.sh
+. "$REPO/scripts/vimc-lib.sh"
 ROOT=$("$ROOTSH" path)
 PACKAGES=(libcamera-dev libcamera-ipa libcamera-tools libclang-dev pkg-config g++ cmake make nasm
           linux-image-amd64 linux-headers-amd64 linux-source-6.12 busybox-static udev kmod xz-utils)
@@ -80,22 +78,16 @@ prepare() {
 }
 
 build_vimc() {
-    # shellcheck disable=SC2016  # expanded by the shell in the root
-    in_root env KVER="$KVER" sh -ec '
-        rm -rf /tmp/vimc-build && mkdir -p /tmp/vimc-build && cd /tmp/vimc-build
-        tar -xJf /usr/src/linux-source-6.12.tar.xz --strip-components=4 \
-            linux-source-6.12/drivers/media/test-drivers/vimc
-        make -s -C "/usr/src/linux-headers-$KVER" M=/tmp/vimc-build/vimc CONFIG_VIDEO_VIMC=m -j2 modules
-        install -D -m 644 vimc/vimc.ko "/lib/modules/$KVER/updates/vimc.ko"
-        depmod -a "$KVER"
-        modinfo -F vermagic "/lib/modules/$KVER/updates/vimc.ko"'
+    vimc_build "$ROOTSH" "$KVER" "$ROOT/lib/modules/$KVER/updates/vimc.ko"
+    in_root depmod -a "$KVER"
 }
 
 build_streamserver() {
     # shellcheck disable=SC2016  # expanded by the shell in the root
     in_root env PATH="$RUST_PATH" CARGO_TARGET_DIR=$TARGET \
-        sh -c 'cd /src && cargo build -j "${CARGO_BUILD_JOBS:-2}" --features libcamera --all-targets'
+        sh -c 'cd /src && cargo build -j "${CARGO_BUILD_JOBS:-2}" -p streamserver -p streamserver-camera --features streamserver-camera/libcamera'
     install -m 755 "$REPO/target/trixie-libcamera/debug/streamserver" "$ROOT/usr/local/bin/streamserver"
+    install -m 755 "$REPO/target/trixie-libcamera/debug/streamserver-camera" "$ROOT/usr/local/bin/streamserver-camera"
 }
 
 build_initramfs() {
@@ -156,7 +148,7 @@ modprobe vimc && echo "guest: vimc loaded"
 udevadm trigger --action=add
 udevadm settle --timeout=60
 ls -l /dev/media* /dev/video* >"$OUT/devices.txt" 2>&1
-streamserver list-cameras >"$OUT/list-cameras.txt" 2>&1
+streamserver-camera list >"$OUT/list-cameras.txt" 2>&1
 cat "$OUT/list-cameras.txt"
 # libcamera's own tool on the same camera, for comparison when streamserver fails.
 for pf in RGB888 BGR888; do
@@ -217,39 +209,6 @@ boot_guest() {
     [ -f "$ROOT$OUT/done" ] || { tail -n 60 "$WORK/guest.log"; die "the guest did not finish (log above)"; }
 }
 
-# Decodes a JPEG with ffmpeg and checks vimc's 75% colour bars along three rows, in order
-# (white, yellow, cyan, green, magenta, red, blue, black, cyclic).
-check_bars() { # check_bars JPEG
-    local size
-    size=$(ffprobe -v error -select_streams v:0 -show_entries stream=width,height -of csv=p=0 "$1")
-    ffmpeg -v error -i "$1" -f rawvideo -pix_fmt rgb24 - >"$WORK/frame.rgb"
-    python3 - "$WORK/frame.rgb" "$size" <<'PY'
-import sys
-data = open(sys.argv[1], "rb").read()
-w, h = (int(v) for v in sys.argv[2].split(","))
-order = [0b111, 0b110, 0b011, 0b010, 0b101, 0b100, 0b001, 0b000]
-names = {7: "white", 6: "yellow", 3: "cyan", 2: "green", 5: "magenta", 4: "red", 1: "blue", 0: "black"}
-def runs(y):
-    out = []
-    for x in range(w):
-        p = data[(y * w + x) * 3:(y * w + x) * 3 + 3]
-        bits = sum((1 << (2 - i)) for i, c in enumerate(p) if c > 100)
-        clear = all(c < 60 or c > 140 for c in p)
-        if out and out[-1][0] == bits:
-            out[-1][1] += 1
-        elif clear:
-            out.append([bits, 1])
-    return [b for b, n in out if n >= w // 32]
-rows = [runs(h * k // 4) for k in (1, 2, 3)]
-mid = rows[1]
-print("bars:", [names[b] for b in mid])
-assert len(set(mid)) >= 7, "fewer than 7 bar colours"
-for a, b in zip(mid, mid[1:]):
-    assert order[(order.index(a) + 1) % 8] == b, "bars out of order (R/B swapped?)"
-assert rows[0] == mid == rows[2], "bars are not vertical"
-PY
-}
-
 # libcamera's name for one of our formats (DRM naming: its RGB888 is our bgr888).
 libcamera_name() { case $1 in rgb888) echo BGR888 ;; bgr888) echo RGB888 ;; esac; }
 
@@ -280,7 +239,7 @@ verify() {
         parts=$(grep -a -c '^X-Frame-Seq:' "$o/$fmt.mjpg" || true)
         echo "$fmt: $parts stream parts in 5 s; snapshot $(wc -c <"$o/$fmt.jpg") bytes"
         [ "$parts" -ge 3 ] || die "$fmt: fewer than 3 stream parts"
-        check_bars "$o/$fmt.jpg" || die "$fmt: the snapshot does not show vimc's colour bars"
+        vimc_check_bars "$o/$fmt.jpg" "$WORK" || die "$fmt: the snapshot does not show vimc's colour bars"
         cp "$o/$fmt.jpg" "$REPO/target/vimc-$fmt.jpg"
         CAPTURED+=("$fmt")
     done
@@ -293,7 +252,7 @@ main() {
     trap 'report; rm -rf "$WORK"' EXIT
     step "trixie root, kernel, qemu" prepare
     step "build vimc.ko (linux-source-6.12)" build_vimc
-    step "build streamserver --features libcamera" build_streamserver
+    step "build streamserver + streamserver-camera (libcamera)" build_streamserver
     step "initramfs (busybox + 9p modules)" build_initramfs
     step "guest script" write_guest_script
     step "boot Debian's kernel in qemu (TCG), capture" boot_guest

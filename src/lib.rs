@@ -13,14 +13,16 @@
 //! - [`supervise`]: starts a stream's source on its thread, restarts it with capped backoff
 //!   inside a restart budget, shows a placeholder while it is down; the source's state.
 //! - [`source`]: where frames come from, each on its own OS thread: `test_pattern`, `camera`
-//!   (libcamera), `folder`, `snapshot_poll` (`source = "http"`), `relay` (another MJPEG URL).
+//!   (libcamera in the `streamserver-camera` helper process, and the protocol to it), `folder`,
+//!   `snapshot_poll` (`source = "http"`), `relay` (another MJPEG URL).
 //! - [`probe`]: an MJPEG client that measures a stream (also the benchmarks' load client), and
 //!   the hostile traffic of the attack drills (loopback only).
 //! - [`mjpeg`]: the MJPEG wire format: what we write, the multipart parser, the MJPEG client.
 //! - [`http_client`]: the one HTTP client (hyper + rustls) of the `http` and `relay` sources and
 //!   the probe.
 //! - [`pipeline`]: encoder (libjpeg-turbo), encode pool, the latest-frame slot, demand, stats,
-//!   the sink sources publish into, canvas and placeholder pictures.
+//!   the sink sources publish into (and the output the pool publishes through), canvas and
+//!   placeholder pictures.
 //! - [`logging`], [`shutdown`], [`systemd`]: rotating log files, the one shutdown signal,
 //!   `sd_notify` readiness and watchdog.
 //! - [`config`]: the typed `config.toml`, the whole schema; errors name key and line.

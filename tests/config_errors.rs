@@ -106,7 +106,7 @@ fn quality_zero_names_key_and_line() {
 #[test]
 fn check_config_accepts_a_camera_stream_and_names_its_helper() {
     // The camera runs in the helper process: a missing helper is an error on the stream at run
-    // time (tests/camera_helper_missing.rs), not a config error that would stop the service.
+    // time (tests/camera_broken_helper.rs), not a config error that would stop the service.
     let text = "[[stream]]\nid = \"cam\"\nsource = \"camera\"\n[stream.camera]\nhelper = \"/nonexistent/streamserver-camera\"\n";
     let dir = TempDir::new("cam");
     dir.write("cam.toml", text);
@@ -128,4 +128,68 @@ fn missing_config_file_is_one_line() {
     assert!(!out.status.success());
     assert_eq!(stderr.lines().count(), 1, "{stderr:?}");
     assert!(stderr.contains("nope.toml"), "{stderr:?}");
+}
+
+/// Runs `check-config` as an unprivileged user when we are root (root may write anywhere the
+/// mount allows, as the sandboxed service may not).
+fn check_as_user(dir: &TempDir, config: &str) -> Output {
+    use std::os::unix::process::CommandExt;
+    let mut cmd = Command::new(bin());
+    cmd.args(["check-config", "--config", config])
+        .current_dir(dir.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    // SAFETY: setgid/setuid only, between fork and exec.
+    if unsafe { libc::geteuid() } == 0 {
+        unsafe {
+            cmd.pre_exec(|| {
+                if libc::setgid(65534) != 0 || libc::setuid(65534) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+    }
+    let mut child = cmd.spawn().unwrap();
+    assert!(wait_child(&mut child, Duration::from_secs(10)).is_some());
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn a_folder_the_service_may_not_write_is_reported_when_cleanup_needs_it() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = TempDir::new("folder-ro");
+    let frames = dir.path().join("frames");
+    std::fs::create_dir(&frames).unwrap();
+    // Readable by everyone, writable by nobody but its owner (root in CI, us otherwise).
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mode = if unsafe { libc::geteuid() } == 0 {
+        0o755
+    } else {
+        0o555
+    };
+    std::fs::set_permissions(&frames, std::fs::Permissions::from_mode(mode)).unwrap();
+    let head = format!(
+        "[[stream]]\nid = \"f\"\nsource = \"folder\"\n[stream.folder]\npath = \"{}\"\n",
+        frames.display()
+    );
+    dir.write("read.toml", &head);
+    dir.write("clean.toml", &format!("{head}max_frame_age = \"1h\"\n"));
+    for name in ["read.toml", "clean.toml"] {
+        let p = dir.path().join(name);
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    let out = check_as_user(&dir, "read.toml");
+    assert!(
+        out.status.success(),
+        "reading is enough without cleanup: {out:?}"
+    );
+    let out = check_as_user(&dir, "clean.toml");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert_eq!(stderr.lines().count(), 1, "{stderr:?}");
+    assert!(stderr.contains("max_frame_age"), "{stderr:?}");
+    assert!(stderr.contains("/var/lib/streamserver"), "{stderr:?}");
+    std::fs::set_permissions(&frames, std::fs::Permissions::from_mode(0o755)).unwrap();
 }

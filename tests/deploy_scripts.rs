@@ -18,7 +18,6 @@
 mod harness;
 use harness::*;
 use std::fs;
-use std::process::Command;
 
 #[test]
 fn fresh_install_builds_installs_and_starts() {
@@ -26,10 +25,12 @@ fn fresh_install_builds_installs_and_starts() {
     let run = h.install(&[], &[]);
     run.assert_ok();
 
-    // Files.
-    let bin = h.at("/usr/local/bin/streamserver");
-    assert!(fs::read_to_string(&bin).unwrap().contains("fake build 1"));
-    assert_eq!(mode(&bin), 0o755);
+    // Files: the server and its camera helper.
+    for name in ["streamserver", "streamserver-camera"] {
+        let bin = h.at(&format!("/usr/local/bin/{name}"));
+        assert!(fs::read_to_string(&bin).unwrap().contains("fake build 1"));
+        assert_eq!(mode(&bin), 0o755);
+    }
     assert_eq!(
         h.read("/etc/systemd/system/streamserver.service"),
         fs::read_to_string(repo_dir().join(UNIT)).unwrap()
@@ -42,6 +43,9 @@ fn fresh_install_builds_installs_and_starts() {
     assert!(!h.at("/etc/streamserver/config.toml.new").exists());
     assert!(h.at("/var/log/streamserver").is_dir());
     assert_eq!(mode(&h.at("/var/log/streamserver")), 0o750);
+    // The state directory (StateDirectory= in the unit) exists before the config is checked.
+    assert!(h.at("/var/lib/streamserver").is_dir());
+    assert_eq!(mode(&h.at("/var/lib/streamserver")), 0o750);
     assert!(h.user_exists());
     h.assert_no_leftovers();
 
@@ -50,8 +54,12 @@ fn fresh_install_builds_installs_and_starts() {
         "sudo apt-get update",
         "sudo apt-get install -y --no-install-recommends build-essential cmake nasm pkg-config \
          clang libclang-dev libcamera-dev libcamera-ipa",
-        "cargo build --release --locked",
+        "cargo build --release --locked -p streamserver -p streamserver-camera",
+        // The helper is checked to run on this machine (its libcamera) before anything moves.
+        "streamserver-camera version",
         "sudo useradd --system --user-group --groups video",
+        // As the service user: a folder it creates must not belong to root.
+        "sudo -u streamserver",
         "streamserver check-config --config",
         "sudo systemctl daemon-reload",
         "sudo systemctl enable --now streamserver.service",
@@ -60,8 +68,9 @@ fn fresh_install_builds_installs_and_starts() {
     run.assert_not_called("sudo cargo");
     run.assert_not_called("systemctl restart");
     run.assert_called(&format!(
-        "sudo chown streamserver:streamserver {}",
-        h.at("/var/log/streamserver").display()
+        "sudo chown streamserver:streamserver {} {}",
+        h.at("/var/log/streamserver").display(),
+        h.at("/var/lib/streamserver").display()
     ));
 
     // Where to find it: first address of `hostname -I`, port from the config.
@@ -169,17 +178,19 @@ fn upgrade_with_unchanged_config_writes_no_new_copy() {
 }
 
 #[test]
-fn binary_option_skips_build_dependencies_and_cargo() {
+fn binary_options_skip_build_dependencies_and_cargo() {
     let h = Harness::new("binary");
-    let prebuilt = h.dir.join("streamserver");
-    let fake = Command::new(h.fakes.join("fake_binary"))
-        .arg("cross")
-        .env("FAKE_LOG", &h.log)
-        .output()
-        .unwrap();
-    write_executable(&prebuilt, &String::from_utf8(fake.stdout).unwrap());
-
-    let run = h.install(&["--binary", prebuilt.to_str().unwrap()], &[]);
+    let server = h.prebuilt("fake_binary", "cross");
+    let helper = h.prebuilt("fake_helper", "cross");
+    let run = h.install(
+        &[
+            "--binary",
+            server.to_str().unwrap(),
+            "--camera-binary",
+            helper.to_str().unwrap(),
+        ],
+        &[],
+    );
     run.assert_ok();
     run.assert_called("sudo apt-get install -y --no-install-recommends libcamera-ipa");
     for build_dep in ["cmake", "nasm", "clang", "libcamera-dev", "pkg-config"] {
@@ -194,10 +205,68 @@ fn binary_option_skips_build_dependencies_and_cargo() {
     run.assert_not_called("cargo");
     assert_eq!(
         fs::read(h.at("/usr/local/bin/streamserver")).unwrap(),
-        fs::read(&prebuilt).unwrap()
+        fs::read(&server).unwrap()
+    );
+    assert_eq!(
+        fs::read(h.at("/usr/local/bin/streamserver-camera")).unwrap(),
+        fs::read(&helper).unwrap()
     );
     assert!(!h.repo.join("target").exists());
     run.assert_called("sudo systemctl enable --now streamserver.service");
+}
+
+#[test]
+fn a_server_binary_alone_builds_only_the_helper_here() {
+    // Cross-built server, helper built on the Pi against its own libcamera.
+    let h = Harness::new("binary-server");
+    let server = h.prebuilt("fake_binary", "cross");
+    let run = h.install(&["--binary", server.to_str().unwrap()], &[]);
+    run.assert_ok();
+    run.assert_called("cargo build --release --locked -p streamserver-camera");
+    assert!(!run.called("cargo build --release --locked -p streamserver "));
+    assert!(h.at("/usr/local/bin/streamserver-camera").exists());
+}
+
+#[test]
+fn camera_helper_only_replaces_the_helper_and_restarts_nothing() {
+    let h = Harness::new("helper-only");
+    h.install(&[], &[]).assert_ok();
+    let server_before = fs::read(h.at("/usr/local/bin/streamserver")).unwrap();
+    let run = h.install(&["--camera-helper-only"], &[("FAKE_BUILD_ID", "2")]);
+    run.assert_ok();
+    run.assert_called("cargo build --release --locked -p streamserver-camera");
+    assert!(
+        fs::read_to_string(h.at("/usr/local/bin/streamserver-camera"))
+            .unwrap()
+            .contains("fake build 2")
+    );
+    assert_eq!(
+        fs::read(h.at("/usr/local/bin/streamserver")).unwrap(),
+        server_before
+    );
+    run.assert_not_called("sudo systemctl");
+    run.assert_not_called("sudo useradd");
+    assert!(run.stdout.contains("next restart"), "{}", run.describe());
+    h.assert_no_leftovers();
+}
+
+#[test]
+fn a_helper_that_cannot_load_libcamera_stops_the_install_with_the_fix() {
+    let h = Harness::new("helper-broken");
+    let run = h.install(&[], &[("FAKE_HELPER_BROKEN", "1")]);
+    run.assert_failed();
+    assert!(
+        run.stderr.contains("libcamera.so.0.4"),
+        "{}",
+        run.describe()
+    );
+    assert!(
+        run.stderr.contains("--camera-helper-only"),
+        "{}",
+        run.describe()
+    );
+    assert!(!h.at("/usr/local/bin/streamserver").exists());
+    run.assert_not_called("sudo systemctl");
 }
 
 #[test]
@@ -303,6 +372,7 @@ fn uninstall_removes_the_service_and_keeps_config_logs_and_user() {
         installed_test_config()
     );
     assert_eq!(h.read("/var/log/streamserver/main.log"), "log line\n");
+    assert!(h.at("/var/lib/streamserver").is_dir());
     assert!(h.user_exists());
     run.assert_not_called("sudo userdel");
     assert!(run.stdout.contains("PURGE_LOCAL_ARTIFACTS=1"));
@@ -341,6 +411,7 @@ fn purge_removes_config_logs_and_user() {
         "/etc/systemd/system/streamserver.service.d",
         "/etc/streamserver",
         "/var/log/streamserver",
+        "/var/lib/streamserver",
     ] {
         assert!(!h.at(gone).exists(), "{gone} still exists");
     }

@@ -129,6 +129,8 @@ fn unit_has_the_required_settings() {
         ("[Service]", "ProtectHome", "yes"),
         ("[Service]", "PrivateTmp", "yes"),
         ("[Service]", "ReadWritePaths", "/var/log/streamserver"),
+        ("[Service]", "StateDirectory", "streamserver"),
+        ("[Service]", "LimitNOFILE", "4096"),
         ("[Service]", "CapabilityBoundingSet", ""),
         ("[Service]", "DevicePolicy", "closed"),
         ("[Service]", "DeviceAllow", "char-video4linux rw"),

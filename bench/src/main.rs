@@ -12,6 +12,8 @@
 //! - [`fanout_report`]: the fan-out table and the verdicts on the targets.
 //! - [`proc`]: `/proc/PID` sampling and the fd limit.
 //! - [`workers`]: throughput per pixel format and worker count through the encode pool.
+//! - [`transform`]: overlay and quarter-turn costs next to the encode.
+//! - [`hop`]: the camera helper's frame hop through its pipe, next to the encode.
 //! - [`folder`]: the folder source's file-close → client-receive latency.
 //! - [`markdown`]: the machine description and section replacement in `BENCHMARKS.md`.
 //! - [`attack`]: the attack drills (slowloris, floods, bad requests, password guessing, one
@@ -26,11 +28,13 @@ mod encode;
 mod fanout;
 mod fanout_report;
 mod folder;
+mod hop;
 mod markdown;
 mod picture;
 mod proc;
 mod timing;
 mod tjbench;
+mod transform;
 mod workers;
 
 use std::path::PathBuf;
@@ -74,6 +78,22 @@ enum Command {
         /// JPEG quality 1-100.
         #[arg(long, default_value_t = 80)]
         quality: u8,
+    },
+    /// The camera helper's hop (Frame messages through a pipe) next to the encode, and the real
+    /// synthetic helper's CPU per frame (640×480, 1280×720, 1920×1080 at 30 fps).
+    Hop {
+        /// Seconds per measurement.
+        #[arg(long, default_value_t = 5.0)]
+        seconds: f64,
+        /// The helper binary (default: `streamserver-camera` next to this binary).
+        #[arg(long)]
+        helper: Option<PathBuf>,
+    },
+    /// Overlay and quarter-turn costs next to the encode (1280×720, 1920×1080).
+    Transform {
+        /// Timed seconds per case (interleaved).
+        #[arg(long, default_value_t = 2.0)]
+        seconds: f64,
     },
     /// Fan-out: the release server under the probe load client; server CPU, RSS, latency.
     /// Without --clients, runs the suite of scenarios.
@@ -242,6 +262,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             ("fanout", fanout_report::render(&results))
         }
+        Command::Hop { seconds, helper } => ("hop", hop::run(seconds, helper.as_deref())?),
+        Command::Transform { seconds } => (
+            "transform",
+            transform::run(Duration::try_from_secs_f64(seconds).context("--seconds")?)?,
+        ),
         Command::Workers { seconds, quality } => ("workers", workers::run(seconds, quality)?),
         Command::Attack {
             server,

@@ -13,6 +13,7 @@ use serde::Deserialize;
 
 pub mod addr;
 mod lines;
+mod overlay;
 mod server;
 mod source;
 mod stream;
@@ -20,6 +21,7 @@ pub mod users;
 mod values;
 use lines::{array_entry_line, find_key_line, line_of, source_table_line};
 
+pub use overlay::{OverlayConfig, OverlayPosition, MAX_OVERLAY_CHARS};
 pub use server::{LogLevel, LogRotation, LoggingConfig, ServerConfig, TlsConfig};
 pub use source::*;
 pub use stream::{EncoderConfig, StreamConfig, SupervisorConfig, WhileDown, MAX_ENCODE_WORKERS};

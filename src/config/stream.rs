@@ -3,8 +3,9 @@
 
 use std::time::Duration;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
+use super::overlay::OverlayConfig;
 use super::source::{
     CameraConfig, FolderConfig, RelayConfig, SnapshotPollConfig, SourceConfig, SourceKind,
     SourceTables, TestPatternConfig,
@@ -23,6 +24,8 @@ pub struct StreamConfig {
     /// Which source feeds the stream, with that source's settings.
     pub source: SourceConfig,
     pub encoder: EncoderConfig,
+    /// Text drawn into the picture before encoding (camera and test pattern).
+    pub overlay: OverlayConfig,
     pub supervisor: SupervisorConfig,
 }
 
@@ -40,6 +43,8 @@ struct RawStream {
     relay: Option<RelayConfig>,
     #[serde(default)]
     encoder: EncoderConfig,
+    #[serde(default)]
+    overlay: OverlayConfig,
     #[serde(default)]
     supervisor: SupervisorConfig,
 }
@@ -59,6 +64,7 @@ impl TryFrom<RawStream> for StreamConfig {
             id: raw.id,
             source: SourceConfig::from_tables(raw.source, tables)?,
             encoder: raw.encoder,
+            overlay: raw.overlay,
             supervisor: raw.supervisor,
         })
     }
@@ -68,6 +74,21 @@ impl StreamConfig {
     /// Checks serde cannot make: `(key below the stream, message)` of the first bad value.
     pub fn validate(&self) -> Result<(), (String, String)> {
         self.source.validate()?;
+        let encodes_raw = matches!(
+            self.source,
+            SourceConfig::Auto { .. } | SourceConfig::Test(_) | SourceConfig::Camera(_)
+        );
+        if self.overlay.is_enabled() && !encodes_raw {
+            return Err((
+                "overlay.text".into(),
+                format!(
+                    "the overlay is drawn into raw frames before they are encoded (camera, \
+                     test pattern); a {} source delivers finished JPEGs, which are passed on \
+                     untouched",
+                    self.source.kind().name()
+                ),
+            ));
+        }
         // A request must end before the supervisor takes the silence for a stall.
         if let SourceConfig::SnapshotPoll(h) = &self.source {
             if h.timeout >= self.supervisor.stall_timeout {
@@ -101,6 +122,7 @@ impl StreamConfig {
             id: StreamId("main".into()),
             source: SourceConfig::Test(TestPatternConfig::default()),
             encoder: EncoderConfig::default(),
+            overlay: OverlayConfig::default(),
             supervisor: SupervisorConfig::default(),
         }
     }
@@ -108,7 +130,7 @@ impl StreamConfig {
 
 /// `[stream.encoder]`: JPEG settings of a stream that encodes raw frames (test pattern, camera,
 /// `convert`), and its encoding worker pool (`pipeline::encode_pool`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct EncoderConfig {
     pub quality: Quality,

@@ -179,3 +179,30 @@ fn users_are_checked_with_errors_naming_key_and_line() {
     );
     assert!(!e.contains("hunter2"), "{e}");
 }
+
+#[test]
+fn overlay_settings_parse_and_bad_ones_name_their_key() {
+    let head = "[[stream]]\nid = \"a\"\nsource = \"test\"\n[stream.overlay]\n";
+    let c = parse(&format!(
+        "{head}text = \"%H:%M cam\"\nposition = \"bottom-right\"\nscale = 3\n"
+    ))
+    .unwrap();
+    assert_eq!(c.streams[0].overlay.text, "%H:%M cam");
+    assert_eq!(c.streams[0].overlay.position, OverlayPosition::BottomRight);
+    let e = err(&format!("{head}text = \"%Q\"\n"));
+    assert!(e.starts_with("test.toml:5: stream[0].overlay.text"), "{e}");
+    let e = err(&format!("{head}text = \"caf\u{e9}\"\n"));
+    assert!(e.contains("printable ASCII"), "{e}");
+    let e = err(&format!("{head}scale = 99\n"));
+    assert!(e.starts_with("test.toml:5: stream[0].overlay.scale"), "{e}");
+}
+
+#[test]
+fn an_overlay_on_a_source_of_finished_jpegs_is_refused_naming_the_key_and_line() {
+    let e = err(
+        "[[stream]]\nid = \"a\"\nsource = \"folder\"\n[stream.folder]\npath = \"/tmp\"\n\
+         [stream.overlay]\ntext = \"lab\"\n",
+    );
+    assert!(e.starts_with("test.toml:7: stream[0].overlay.text"), "{e}");
+    assert!(e.contains("folder source delivers finished JPEGs"), "{e}");
+}

@@ -1,9 +1,10 @@
 //! Config values that are checked while they are parsed, so an error names their key and line:
-//! listen addresses, stream ids, JPEG quality, pixel formats and chroma subsampling.
+//! listen addresses, stream ids, JPEG quality, pixel formats and chroma subsampling. The ones the
+//! camera helper receives in its Start settings also serialize, to what they parse from.
 
 use std::net::SocketAddr;
 
-use serde::{Deserialize, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 
 /// `listen`: one address (`"0.0.0.0:8080"`) or a non-empty list of distinct ones
 /// (`["0.0.0.0:8080", "[::]:8080"]`).
@@ -108,7 +109,7 @@ impl std::fmt::Display for StreamId {
 pub struct Quality(pub u8);
 
 impl Serialize for Quality {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_u8(self.0)
     }
 }
@@ -127,7 +128,7 @@ impl<'de> Deserialize<'de> for Quality {
 }
 
 /// Pixel layouts a source can hand to the encoder. Names follow libcamera's formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum PixelFormat {
     /// 3 bytes per pixel, R G B in memory order.
@@ -183,7 +184,7 @@ impl PixelFormat {
 }
 
 /// JPEG chroma subsampling for RGB input (YUV input keeps its own 4:2:0).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub enum Subsampling {
     #[serde(rename = "444")]
     S444,

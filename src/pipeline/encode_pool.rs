@@ -9,7 +9,7 @@
 //!   slower than capture, older frames are lost, and the published pictures stay recent.
 //! - **Idle mode.** When no client watches and no snapshot asked for `idle_after`, an offer is
 //!   answered with [`Offer::Idle`]: nothing is copied or encoded, only a sign of life is recorded
-//!   (`FrameSink::alive`) so the supervisor's stall detection stays quiet. The first offer after a
+//!   ([`FrameOutput::idle_frame`]) so the supervisor's stall detection stays quiet. The first offer after a
 //!   client subscribes (or a snapshot notes demand) is encoded again, so the client waits at most
 //!   one frame interval plus the encode time. A fresh pool encodes for `idle_after` before it
 //!   may go idle, so every (re)start publishes a first frame.
@@ -26,6 +26,14 @@
 //! overtaken by a faster one) is dropped instead of published, so pictures never go back in time
 //! (the slot's own `seq` is monotonic anyway). Workers are picked lowest index first, so a pool
 //! that keeps up (small frames) only ever uses worker 0 and the others cost nothing.
+//!
+//! **Where JPEGs go.** The pool publishes through a [`FrameOutput`]: a stream's `FrameSink` in
+//! the server, the protocol writer in the camera helper. Every offer takes the next frame number
+//! ([`frame_seq`](super::sink::EncodedFrame::frame_seq)), so the helper's sequence counts frames captured, sent or not.
+//!
+//! **Turn and overlay.** A pool made [`with_transform`](EncodePool::with_transform) turns each
+//! frame and draws the stream's overlay into it before encoding, in the worker, on its copy
+//! ([`super::transform`]); the capture thread does no more work for it.
 //!
 //! Workers are OS threads named `encode-<stream>-<n>`, each with its own [`Encoder`]. A worker's
 //! encode error or panic is returned by the next `offer`, so the source fails and the supervisor
@@ -44,7 +52,8 @@ use std::time::{Duration, Instant, SystemTime};
 use tracing::{info, warn};
 
 use super::encoder::{EncodeError, Encoder, RawFrame};
-use super::sink::FrameSink;
+use super::sink::FrameOutput;
+use super::transform::{Transform, Transformer};
 use crate::config::{EncoderConfig, MAX_ENCODE_WORKERS};
 use worker::{lock, run_worker, Job, OwnedFrame, Shared, Slot, SlotState, Stage};
 
@@ -96,15 +105,29 @@ pub struct EncodePool {
     started: Instant,
     /// Capture number of the last accepted frame.
     last_capture_seq: u64,
+    /// Offers so far (the frame number of the last one).
+    offered: u64,
     idle: bool,
 }
 
 impl EncodePool {
-    /// Starts the workers (`config.workers` resolved against this machine's cores).
+    /// Starts the workers (`config.workers` resolved against this machine's cores), publishing
+    /// into `output` (a `FrameSink`, or the camera helper's protocol writer).
     pub fn new(
         stream: &str,
         config: EncoderConfig,
-        sink: FrameSink,
+        output: impl FrameOutput + 'static,
+    ) -> Result<Self, EncodePoolError> {
+        Self::with_transform(stream, config, &Transform::default(), output)
+    }
+
+    /// [`EncodePool::new`] with each frame turned and written on by `transform` before it is
+    /// encoded (in the worker, on its own copy).
+    pub fn with_transform(
+        stream: &str,
+        config: EncoderConfig,
+        transform: &Transform,
+        output: impl FrameOutput + 'static,
     ) -> Result<Self, EncodePoolError> {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let workers = resolve_workers(config.workers, cores);
@@ -112,7 +135,7 @@ impl EncodePool {
             .map(|_| Encoder::new(&config))
             .collect::<Result<Vec<_>, _>>()?;
         let shared = Arc::new(Shared {
-            sink,
+            output: Box::new(output),
             slots: (0..workers)
                 .map(|_| Slot {
                     state: Mutex::new(SlotState {
@@ -136,15 +159,17 @@ impl EncodePool {
             config: EncoderConfig { workers, ..config },
             started: Instant::now(),
             last_capture_seq: 0,
+            offered: 0,
             idle: false,
         };
         for (index, encoder) in encoders.into_iter().enumerate() {
             let name = format!("encode-{stream}-{index}");
             let shared = pool.shared.clone();
+            let transformer = Transformer::new(transform);
             *lock(&shared.running) += 1;
             let spawned = std::thread::Builder::new()
                 .name(name.clone())
-                .spawn(move || run_worker(&shared, index, encoder));
+                .spawn(move || run_worker(&shared, index, encoder, transformer));
             match spawned {
                 Ok(handle) => pool.handles.push(handle),
                 Err(source) => {
@@ -196,12 +221,13 @@ impl EncodePool {
         if let Some(err) = lock(&self.shared.failure).take() {
             return Err(err);
         }
+        self.offered += 1;
         if self.check_idle() {
-            self.shared.sink.alive();
+            self.shared.output.idle_frame(self.offered);
             return Ok(Offer::Idle);
         }
         let Some((index, mut buf)) = self.claim_free_worker() else {
-            self.shared.sink.frame_dropped();
+            self.shared.output.frame_dropped();
             return Ok(Offer::Busy);
         };
         let frame = frame();
@@ -219,6 +245,7 @@ impl EncodePool {
         self.last_capture_seq += 1;
         st.job = Some(Job {
             capture_seq: self.last_capture_seq,
+            frame_seq: self.offered,
             captured_at,
         });
         st.stage = Stage::Pending;
@@ -233,10 +260,10 @@ impl EncodePool {
         let window = self.config.idle_after;
         let idle = self.config.idle
             && self.started.elapsed() >= window
-            && !self.shared.sink.in_demand(window);
+            && !self.shared.output.in_demand(window);
         if idle != self.idle {
             self.idle = idle;
-            self.shared.sink.stats.idle.store(idle, Ordering::Relaxed);
+            self.shared.output.set_idle(idle);
             if idle {
                 info!(stream = %self.stream, idle_after_s = window.as_secs_f64(), "nobody wants frames; encoding paused");
             } else {
@@ -261,7 +288,7 @@ impl EncodePool {
 impl Drop for EncodePool {
     /// Stops the workers and joins them; one stuck longer than [`JOIN_WAIT`] is abandoned.
     fn drop(&mut self) {
-        self.shared.sink.stats.idle.store(false, Ordering::Relaxed);
+        self.shared.output.set_idle(false);
         self.shared.stop.store(true, Ordering::Relaxed);
         for slot in &self.shared.slots {
             // Under the lock, so a worker between its stop check and its wait cannot miss this.

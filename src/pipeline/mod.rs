@@ -8,13 +8,19 @@
 //! - [`sink`]: slot + counters + demand, what a source publishes into.
 //! - [`stats`]: per-stream counters for `/api/state` and `/metrics`.
 //! - [`canvas`]: drawing boxes and text into a YUV picture (test pattern, placeholder).
+//! - [`overlay`]: text (a time, a label) drawn into raw frames before encoding.
 //! - [`placeholder`]: the "stream is down" JPEG.
+//! - [`rotate`]: quarter turns of raw frames (`rotation = 90 | 270`).
+//! - [`transform`]: turn + overlay, applied by each encoding worker to its copy of a frame.
 
 pub mod canvas;
 pub mod demand;
 pub mod encode_pool;
 pub mod encoder;
+pub mod overlay;
 pub mod placeholder;
+pub mod rotate;
 pub mod sink;
 pub mod slot;
 pub mod stats;
+pub mod transform;

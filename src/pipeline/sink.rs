@@ -1,5 +1,7 @@
-//! Where a source delivers frames: the stream's latest-frame slot, its counters and its demand,
-//! bundled so a source (or the encode pool working for it) needs one value.
+//! Where frames go: [`FrameSink`] (a stream's latest-frame slot, counters and demand, bundled so
+//! a source needs one value) and [`FrameOutput`], the narrower seam the encode pool publishes
+//! through — a `FrameSink` in the server, the protocol writer in the camera helper
+//! (`streamserver-camera`), which sends its JPEGs to the server instead of a slot.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -9,6 +11,34 @@ use bytes::Bytes;
 use super::demand::Demand;
 use super::slot::{FrameKind, LatestFrame, NewFrame};
 use super::stats::StreamStats;
+
+/// A JPEG the encode pool made from an offered frame.
+#[derive(Debug, Clone)]
+pub struct EncodedFrame {
+    pub jpeg: Bytes,
+    pub captured_at: SystemTime,
+    pub width: u32,
+    pub height: u32,
+    /// The pool's number of the offer it was made from: every offer (encoded, dropped or idle)
+    /// takes the next number, from 1, so a gap is frames captured but not published.
+    pub frame_seq: u64,
+}
+
+/// What the encode pool publishes into. Called from the pool's worker threads (`publish`,
+/// `frame_dropped`) and from the capturing thread (the rest), so an implementation must never
+/// block the capturing thread for long.
+pub trait FrameOutput: Send + Sync {
+    /// A JPEG in capture order (the pool never publishes an older frame after a newer one).
+    fn publish(&self, frame: EncodedFrame);
+    /// A frame captured but not published (every worker busy, or overtaken by a newer one).
+    fn frame_dropped(&self);
+    /// Offer `frame_seq` was not encoded because nobody wants frames: a sign of life.
+    fn idle_frame(&self, frame_seq: u64);
+    /// Whether anyone wants frames now (asked within `window`); false lets the pool go idle.
+    fn in_demand(&self, window: Duration) -> bool;
+    /// The pool went idle (true) or resumed encoding (false).
+    fn set_idle(&self, idle: bool);
+}
 
 /// Where a source delivers frames: the stream's slot plus its counters and demand.
 #[derive(Clone)]
@@ -52,5 +82,29 @@ impl FrameSink {
     /// Whether anyone wants frames now (a client watches or asked within `window`): idle mode.
     pub fn in_demand(&self, window: Duration) -> bool {
         self.slot.watchers() > 0 || self.demand.recent(window)
+    }
+}
+
+impl FrameOutput for FrameSink {
+    fn publish(&self, frame: EncodedFrame) {
+        self.publish_jpeg(frame.jpeg, frame.captured_at, frame.width, frame.height);
+    }
+
+    fn frame_dropped(&self) {
+        FrameSink::frame_dropped(self);
+    }
+
+    fn idle_frame(&self, _frame_seq: u64) {
+        self.alive();
+    }
+
+    fn in_demand(&self, window: Duration) -> bool {
+        FrameSink::in_demand(self, window)
+    }
+
+    fn set_idle(&self, idle: bool) {
+        self.stats
+            .idle
+            .store(idle, std::sync::atomic::Ordering::Relaxed);
     }
 }

@@ -5,16 +5,18 @@
 //! [`FrameSink`], which publishes into the stream's latest-frame slot. The [`FrameSource`] trait
 //! is the seam between a source and the [`crate::supervisor`], which (re)starts it.
 //!
-//! Kinds: `test` (the built-in moving test pattern, [`test_pattern`]); `camera` (libcamera,
-//! [`camera`]; only in builds with libcamera support); `folder` (the newest JPEG written into a
+//! Kinds: `test` (the built-in moving test pattern, [`test_pattern`]); `camera` (libcamera in
+//! the `streamserver-camera` helper process, [`camera`]); `folder` (the newest JPEG written into a
 //! directory, [`folder`]); `http` (a polled snapshot URL, [`snapshot_poll`]); `relay` (another
 //! MJPEG stream, re-served, [`relay`]). Shared by the JPEG-receiving sources: [`jpeg_check`]
-//! (the validator) and [`stale`] (what clients see when the input goes quiet). Each source
+//! (the validator) and [`stale`] (what clients see when the input goes quiet); by the sources that
+//! make their own frames: [`pace`] (their frame clock). Each source
 //! takes its own config type (`crate::config::SourceConfig`'s variant) and nothing else.
 
 pub mod camera;
 pub mod folder;
 pub mod jpeg_check;
+pub mod pace;
 pub mod relay;
 pub mod snapshot_poll;
 pub mod stale;
@@ -62,7 +64,7 @@ impl SourceError {
     pub fn is_retryable(&self) -> bool {
         match self {
             Self::Unavailable { .. } => false,
-            Self::Camera(err) => err.is_retryable(),
+            Self::Camera(e) => e.is_retryable(),
             Self::Folder(e) => e.is_retryable(),
             Self::SnapshotPoll(e) => e.is_retryable(),
             Self::Relay(e) => e.is_retryable(),
@@ -143,11 +145,15 @@ pub fn build(stream: &StreamConfig, attempt: u32) -> Result<Box<dyn FrameSource>
             id,
             c.clone(),
             stream.encoder,
+            stream.overlay.clone(),
             attempt,
         )?),
-        SourceConfig::Camera(c) => {
-            Box::new(camera::CameraSource::new(id, c.clone(), stream.encoder))
-        }
+        SourceConfig::Camera(c) => Box::new(camera::CameraSource::new(
+            id,
+            c.clone(),
+            stream.encoder,
+            stream.overlay.clone(),
+        )),
         SourceConfig::Folder(c) => Box::new(folder::FolderSource::new(id, c.clone())?),
         SourceConfig::SnapshotPoll(c) => Box::new(snapshot_poll::SnapshotPollSource::new(
             id,

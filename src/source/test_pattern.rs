@@ -3,16 +3,19 @@
 //! Colour bars, a box sweeping left to right, the stream id, a frame counter and a UTC clock,
 //! drawn as raw frames in the configured pixel format and offered to the real encoding pool
 //! ([`EncodePool`]: workers, drop-when-busy, idle mode), so the whole camera path except
-//! libcamera is exercised. It can also inject faults (fail to start, fail after n frames,
+//! libcamera is exercised. The picture is [`Pattern`], which the camera helper's synthetic
+//! camera draws too. The source can also inject faults (fail to start, fail after n frames,
 //! stall) for supervisor tests.
 
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
+use super::pace::Pacer;
 use super::{FrameSink, FrameSource, SourceError, StopFlag};
-use crate::config::{EncoderConfig, TestPatternConfig};
+use crate::config::{EncoderConfig, OverlayConfig, TestPatternConfig};
 use crate::pipeline::canvas::{Canvas, Yuv};
 use crate::pipeline::encode_pool::{resolve_workers, EncodePool};
-use crate::pipeline::encoder::Encoder;
+use crate::pipeline::encoder::{Encoder, PixelFormat, RawFrame};
+use crate::pipeline::transform::Transform;
 
 const BARS: [Yuv; 8] = [
     Yuv::from_rgb(235, 235, 235),
@@ -25,25 +28,22 @@ const BARS: [Yuv; 8] = [
     Yuv::from_rgb(16, 16, 16),
 ];
 
-pub struct TestPattern {
-    stream_id: String,
-    config: TestPatternConfig,
-    encoder: EncoderConfig,
+/// The moving picture itself, without a source around it: colour bars over a grey ramp, a box
+/// sweeping across in two seconds, a label, the frame number and a UTC clock. Also drawn by the
+/// camera helper's synthetic camera (`streamserver-camera run --synthetic`).
+pub struct Pattern {
+    label: String,
+    /// Frames per sweep of the box across the picture.
+    sweep_frames: u64,
     background: Canvas,
     canvas: Canvas,
-    /// Which start of this stream's source this is (0 = first), for `fail_starts`.
-    attempt: u32,
 }
 
-impl TestPattern {
-    pub fn new(
-        stream_id: String,
-        config: TestPatternConfig,
-        encoder: EncoderConfig,
-        attempt: u32,
-    ) -> Result<Self, SourceError> {
-        Encoder::new(&encoder)?; // a bad setting fails here, before a thread starts
-        let mut background = Canvas::new(config.width, config.height);
+impl Pattern {
+    /// A `width`×`height` pattern (rounded up to even) for `fps` frames per second, labelled
+    /// "streamserver `label`".
+    pub fn new(label: &str, width: usize, height: usize, fps: f64) -> Self {
+        let mut background = Canvas::new(width, height);
         let (w, h) = (background.width, background.height);
         let bar_w = w.div_ceil(BARS.len());
         for (i, c) in BARS.iter().enumerate() {
@@ -62,27 +62,29 @@ impl TestPattern {
                 Yuv(l, 128, 128),
             );
         }
-        let canvas = Canvas::new(w, h);
-        Ok(Self {
-            stream_id,
-            config,
-            encoder,
+        Self {
+            label: label.to_string(),
+            sweep_frames: (fps.max(1.0) * 2.0).round() as u64,
+            canvas: Canvas::new(w, h),
             background,
-            canvas,
-            attempt,
-        })
+        }
     }
 
-    /// Draws frame `n` captured at `now`.
-    fn draw(&mut self, n: u64, now: SystemTime) {
+    /// The picture's size (the asked one rounded up to even).
+    pub fn size(&self) -> (usize, usize) {
+        (self.canvas.width, self.canvas.height)
+    }
+
+    /// Draws frame `n` captured at `now` and returns it in `format`.
+    pub fn draw(&mut self, n: u64, now: SystemTime, format: PixelFormat) -> RawFrame<'_> {
         let (w, h) = (self.canvas.width, self.canvas.height);
         self.canvas.copy_from(&self.background);
         // The sweeping box crosses the picture in two seconds whatever the frame rate.
         let box_w = (w / 10).max(2);
-        let period = u64::from(self.config.fps.max(1)) * 2;
+        let period = self.sweep_frames;
         let x = ((n % period) as usize * (w - box_w)) / period as usize;
         // White with a black core: visible on every bar, including the black one.
-        let (bx, by) = (x, h / 3 - box_w / 2);
+        let (bx, by) = (x, (h / 3).saturating_sub(box_w / 2));
         self.canvas.fill_rect(bx, by, box_w, box_w, Yuv::WHITE);
         let core = box_w / 2;
         self.canvas
@@ -98,7 +100,7 @@ impl TestPattern {
             secs.as_secs() % 60,
         );
         let lines = [
-            format!("streamserver {}", self.stream_id),
+            format!("streamserver {}", self.label),
             format!("frame {n}"),
             format!("{hh:02}:{mm:02}:{ss:02}.{:03} UTC", secs.subsec_millis()),
         ];
@@ -113,6 +115,47 @@ impl TestPattern {
             self.canvas
                 .draw_text(scale, scale + i * line_h, scale, l, Yuv::WHITE);
         }
+        self.canvas.raw_frame(format)
+    }
+}
+
+pub struct TestPattern {
+    stream_id: String,
+    config: TestPatternConfig,
+    encoder: EncoderConfig,
+    /// The stream's overlay (a test pattern is never turned).
+    transform: Transform,
+    pattern: Pattern,
+    /// Which start of this stream's source this is (0 = first), for `fail_starts`.
+    attempt: u32,
+}
+
+impl TestPattern {
+    pub fn new(
+        stream_id: String,
+        config: TestPatternConfig,
+        encoder: EncoderConfig,
+        overlay: OverlayConfig,
+        attempt: u32,
+    ) -> Result<Self, SourceError> {
+        Encoder::new(&encoder)?; // a bad setting fails here, before a thread starts
+        let pattern = Pattern::new(
+            &stream_id,
+            config.width,
+            config.height,
+            f64::from(config.fps),
+        );
+        Ok(Self {
+            stream_id,
+            config,
+            encoder,
+            transform: Transform {
+                turn: None,
+                overlay,
+            },
+            pattern,
+            attempt,
+        })
     }
 }
 
@@ -120,8 +163,8 @@ impl FrameSource for TestPattern {
     fn describe(&self) -> String {
         format!(
             "test pattern {}x{} @ {} fps ({}, {} encode workers)",
-            self.canvas.width,
-            self.canvas.height,
+            self.pattern.size().0,
+            self.pattern.size().1,
             self.config.fps,
             self.config.format.name(),
             resolve_workers(
@@ -135,10 +178,14 @@ impl FrameSource for TestPattern {
         if self.attempt < self.config.fail_starts {
             return Err(SourceError::Injected("test pattern failed to start"));
         }
-        let mut pool = EncodePool::new(&self.stream_id, self.encoder, sink.clone())?;
+        let mut pool = EncodePool::with_transform(
+            &self.stream_id,
+            self.encoder,
+            &self.transform,
+            sink.clone(),
+        )?;
         let interval = Duration::from_secs_f64(1.0 / f64::from(self.config.fps.clamp(1, 120)));
-        let mut start = Instant::now();
-        let mut scheduled: u32 = 0;
+        let mut pacer = Pacer::new(interval);
         let mut n: u64 = 0;
         while !stop.is_raised() {
             if self.config.fail_after_frames > 0 && n >= self.config.fail_after_frames {
@@ -152,19 +199,9 @@ impl FrameSource for TestPattern {
             let captured_at = SystemTime::now();
             let format = self.config.format;
             // Drawn only when a worker takes it: nothing while idle or busy.
-            pool.offer_with(captured_at, || {
-                self.draw(n, captured_at);
-                self.canvas.raw_frame(format)
-            })?;
+            pool.offer_with(captured_at, || self.pattern.draw(n, captured_at, format))?;
             n += 1;
-            // Schedule against a start time so encode time does not slow the frame rate down;
-            // after falling behind (a busy machine), start afresh instead of bursting.
-            scheduled += 1;
-            let next = start + interval * scheduled;
-            let now = Instant::now();
-            if now > next + interval {
-                (start, scheduled) = (now, 0);
-            } else if next > now && stop.sleep(next - now) {
+            if pacer.wait(stop) {
                 break;
             }
         }

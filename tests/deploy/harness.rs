@@ -43,12 +43,14 @@ pub const FAKES: &[(&str, &str)] = &[
         r#"# Refuse real system paths: every path the scripts touch must carry the prefix.
 for arg in "$@"; do
     case $arg in
-    /etc/streamserver* | /etc/systemd/* | /usr/local/* | /var/log/streamserver*)
+    /etc/streamserver* | /etc/systemd/* | /usr/local/* | /var/log/streamserver* | /var/lib/streamserver*)
         echo "fake sudo: unprefixed system path: $arg" >&2
         exit 97
         ;;
     esac
 done
+# `sudo -u USER CMD`: runs CMD as the current user too (the target user is in the log).
+if [[ ${1:-} == -u ]]; then shift 2; fi
 exec "$@"
 "#,
     ),
@@ -106,8 +108,34 @@ fi
         "cargo",
         r#"out=${CARGO_TARGET_DIR:-target}/release
 mkdir -p "$out"
-fake_binary "${FAKE_BUILD_ID:-1}" >"$out/streamserver"
-chmod 755 "$out/streamserver"
+# `cargo build ... -p streamserver -p streamserver-camera`: builds the packages named.
+if [[ " $* " == *" -p streamserver "* ]]; then
+    fake_binary "${FAKE_BUILD_ID:-1}" >"$out/streamserver"
+    chmod 755 "$out/streamserver"
+fi
+if [[ " $* " == *" -p streamserver-camera "* ]]; then
+    fake_helper "${FAKE_BUILD_ID:-1}" >"$out/streamserver-camera"
+    chmod 755 "$out/streamserver-camera"
+fi
+"#,
+    ),
+    // Writes the script that stands in for the camera helper, tagged with its build id;
+    // FAKE_HELPER_BROKEN makes it fail like a helper whose libcamera is gone.
+    (
+        "fake_helper",
+        r#"cat <<EOF
+#!/bin/bash
+# fake streamserver-camera, build $1
+echo "streamserver-camera \$*" >>"\$FAKE_LOG"
+if [[ -n "\${FAKE_HELPER_BROKEN:-}" ]]; then
+    echo "streamserver-camera: error while loading shared libraries: libcamera.so.0.4: cannot open shared object file" >&2
+    exit 127
+fi
+case "\$1" in
+version) echo "streamserver-camera 0.1.0 (fake build $1)"; echo "libcamera built 0.4.0, loaded 0.4.0" ;;
+*) exit 2 ;;
+esac
+EOF
 "#,
     ),
     // Writes the script that stands in for the streamserver binary, tagged with its build id.
@@ -218,14 +246,29 @@ impl Harness {
         self.state.join("user-streamserver").exists()
     }
 
-    /// Asserts the run left nothing in TMPDIR or next to the installed binary.
+    /// Writes a prebuilt binary made by the fake `fake_binary` or `fake_helper` (tagged `build`)
+    /// into the harness directory; returns its path.
+    pub fn prebuilt(&self, maker: &str, build: &str) -> PathBuf {
+        let out = Command::new(self.fakes.join(maker))
+            .arg(build)
+            .env("FAKE_LOG", &self.log)
+            .output()
+            .unwrap();
+        let path = self.dir.join(format!("{maker}-{build}"));
+        write_executable(&path, &String::from_utf8(out.stdout).unwrap());
+        path
+    }
+
+    /// Asserts the run left nothing in TMPDIR or next to the installed binaries.
     pub fn assert_no_leftovers(&self) {
         let tmp: Vec<_> = fs::read_dir(&self.tmp).unwrap().collect();
         assert!(tmp.is_empty(), "temp files left behind: {tmp:?}");
         if let Ok(entries) = fs::read_dir(self.at("/usr/local/bin")) {
             let names: Vec<_> = entries.map(|e| e.unwrap().file_name()).collect();
             assert!(
-                names.iter().all(|n| n == "streamserver"),
+                names
+                    .iter()
+                    .all(|n| n == "streamserver" || n == "streamserver-camera"),
                 "staged binaries left behind: {names:?}"
             );
         }

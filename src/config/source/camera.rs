@@ -1,7 +1,8 @@
 //! `[stream.camera]`: which camera a `source = "camera"` stream opens and how it captures.
 //!
-//! Parsed in every build (with or without libcamera), so a config file is valid everywhere;
-//! ranges are checked while parsing so an error names its key and line.
+//! Ranges are checked while parsing so an error names its key and line. The types also
+//! serialize (to what they parse from): the server sends the table to the camera helper as the
+//! JSON of the protocol's Start command, and the helper parses it with the same checks.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -11,7 +12,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use super::super::values::PixelFormat;
 
 /// Which camera to open: its index in `list-cameras` order, or its libcamera id.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum CameraSelector {
     Index(usize),
@@ -27,19 +28,25 @@ impl std::fmt::Display for CameraSelector {
     }
 }
 
-/// Picture rotation; 90/270 would need a transpose, which libcamera cameras rarely offer.
+/// Picture rotation, clockwise. 0 and 180 are done by the sensor; 90 and 270 need a transpose,
+/// which cameras hardly ever offer, so the helper turns each frame by 90° before encoding it
+/// (270 = the sensor's 180 + that turn).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Rotation {
     #[default]
     R0,
+    R90,
     R180,
+    R270,
 }
 
 impl Serialize for Rotation {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_i64(match self {
+        s.serialize_u32(match self {
             Self::R0 => 0,
+            Self::R90 => 90,
             Self::R180 => 180,
+            Self::R270 => 270,
         })
     }
 }
@@ -48,9 +55,12 @@ impl<'de> Deserialize<'de> for Rotation {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         match i64::deserialize(d)? {
             0 => Ok(Self::R0),
+            90 => Ok(Self::R90),
             180 => Ok(Self::R180),
+            270 => Ok(Self::R270),
             other => Err(serde::de::Error::custom(format!(
-                "rotation {other} is not supported: use 0 or 180 (with hflip/vflip for mirrors)"
+                "rotation {other} is not supported: use 0, 90, 180 or 270 (clockwise; \
+                 hflip/vflip for mirrors)"
             ))),
         }
     }
@@ -65,7 +75,7 @@ pub struct Orientation {
 }
 
 /// `[stream.camera]`: which camera and how to capture from it.
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct CameraConfig {
     /// Camera index (in `list-cameras` order) or libcamera id.
@@ -86,13 +96,18 @@ pub struct CameraConfig {
     pub hflip: bool,
     pub vflip: bool,
     /// Controls; unset = the camera's default. A control the camera lacks is warned about.
+    /// (Unset ones are left out when serialized: the file has no `null`.)
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub exposure_mode: Option<ExposureMode>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub awb_mode: Option<AwbMode>,
     /// -1.0..=1.0 (0 = normal).
     #[serde(deserialize_with = "de_brightness")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub brightness: Option<f32>,
     /// 0.0..=32.0 (1 = normal).
     #[serde(deserialize_with = "de_contrast")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub contrast: Option<f32>,
     /// No frame (or sign of life) from the camera helper for this long means a hung camera:
     /// the helper is killed and a new one started.
@@ -102,9 +117,11 @@ pub struct CameraConfig {
     #[serde(with = "humantime_serde")]
     pub start_timeout: Duration,
     /// The `streamserver-camera` binary (unset: next to `streamserver`, else on `PATH`).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub helper: Option<PathBuf>,
     /// While this file exists the camera is released (the helper stops) so another program can
     /// use it; capture resumes when it is removed. Unset: no pause file.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub pause_file: Option<PathBuf>,
     /// What clients see while paused: `placeholder` (a frame saying so) or `last_frame`.
     pub while_paused: WhilePaused,
@@ -154,16 +171,29 @@ impl CameraConfig {
         Duration::from_secs_f64(1.0 / self.fps)
     }
 
-    /// The orientation that realises `rotation`, `hflip` and `vflip` together.
+    /// The quarter turn done in software after the sensor's [`orientation`](Self::orientation):
+    /// rotation 90 or 270.
+    pub fn quarter_turn(&self) -> bool {
+        matches!(self.rotation, Rotation::R90 | Rotation::R270)
+    }
+
+    /// The orientation asked of the sensor, which with [`quarter_turn`](Self::quarter_turn)
+    /// realises `rotation` and then `hflip` and `vflip` (mirrors of the rotated picture). For a
+    /// quarter turn the sensor mirrors along the other axis: a horizontal mirror after a quarter
+    /// turn is a vertical one before it.
     pub fn orientation(&self) -> Orientation {
+        let (hflip, vflip) = match self.quarter_turn() {
+            true => (self.vflip, self.hflip),
+            false => (self.hflip, self.vflip),
+        };
         let mut o = Orientation {
-            rotate180: self.rotation == Rotation::R180,
+            rotate180: matches!(self.rotation, Rotation::R180 | Rotation::R270),
             mirror: false,
         };
-        if self.hflip {
+        if hflip {
             o.mirror = !o.mirror;
         }
-        if self.vflip {
+        if vflip {
             // A vertical flip is a horizontal one rotated by 180 degrees.
             o.rotate180 = !o.rotate180;
             o.mirror = !o.mirror;
@@ -217,7 +247,7 @@ fn de_contrast<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f32>, D::Error>
 }
 
 /// `exposure_mode`: how the AE algorithm splits exposure between time and gain.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ExposureMode {
     Normal,
@@ -227,7 +257,7 @@ pub enum ExposureMode {
 }
 
 /// `awb_mode`: the illuminant range the AWB algorithm searches.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum AwbMode {
     Auto,

@@ -6,8 +6,9 @@ use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::SystemTime;
 
 use super::EncodePoolError;
-use crate::pipeline::encoder::{Encoder, PixelFormat, Plane, RawFrame};
-use crate::pipeline::sink::FrameSink;
+use crate::pipeline::encoder::{Encoder, FrameMut, PixelFormat, RawFrame};
+use crate::pipeline::sink::{EncodedFrame, FrameOutput};
+use crate::pipeline::transform::Transformer;
 use crate::util::panic_message;
 
 /// A raw frame copied out of a source buffer. Planes keep the source's strides, so each plane
@@ -52,7 +53,21 @@ impl OwnedFrame {
         }
     }
 
+    /// The frame's planes, writable (for the worker's [`Transformer`]).
+    pub(super) fn as_mut(&mut self) -> FrameMut<'_> {
+        let [p0, p1, p2] = &mut self.planes;
+        FrameMut {
+            format: self.format,
+            width: self.width,
+            height: self.height,
+            planes: [&mut p0[..], &mut p1[..], &mut p2[..]],
+            strides: self.strides,
+        }
+    }
+
+    #[cfg(test)]
     pub(super) fn raw(&self) -> RawFrame<'_> {
+        use crate::pipeline::encoder::Plane;
         let plane = |i: usize| Plane {
             data: &self.planes[i],
             stride: self.strides[i],
@@ -82,6 +97,8 @@ pub(super) enum Stage {
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Job {
     pub(super) capture_seq: u64,
+    /// The offer's number ([`EncodedFrame::frame_seq`]).
+    pub(super) frame_seq: u64,
     pub(super) captured_at: SystemTime,
 }
 
@@ -98,7 +115,7 @@ pub(super) struct Slot {
 }
 
 pub(super) struct Shared {
-    pub(super) sink: FrameSink,
+    pub(super) output: Box<dyn FrameOutput>,
     pub(super) slots: Vec<Slot>,
     pub(super) stop: AtomicBool,
     /// Capture number of the newest published frame, held across the publish.
@@ -124,10 +141,15 @@ impl Drop for Exited<'_> {
     }
 }
 
-pub(super) fn run_worker(shared: &Shared, index: usize, mut encoder: Encoder) {
+pub(super) fn run_worker(
+    shared: &Shared,
+    index: usize,
+    mut encoder: Encoder,
+    mut transformer: Transformer,
+) {
     let _exited = Exited(shared);
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        worker_loop(shared, index, &mut encoder)
+        worker_loop(shared, index, &mut encoder, &mut transformer)
     }));
     if let Err(panic) = outcome {
         let msg = panic_message(&*panic);
@@ -137,9 +159,15 @@ pub(super) fn run_worker(shared: &Shared, index: usize, mut encoder: Encoder) {
     }
 }
 
-/// Waits for a pending frame, encodes it outside the lock, publishes it unless a newer frame
-/// was published meanwhile; until the pool stops.
-fn worker_loop(shared: &Shared, index: usize, encoder: &mut Encoder) {
+/// Waits for a pending frame, turns it and draws the overlay (if the stream has them), encodes it
+/// outside the lock, publishes it unless a newer frame was published meanwhile; until the pool
+/// stops.
+fn worker_loop(
+    shared: &Shared,
+    index: usize,
+    encoder: &mut Encoder,
+    transformer: &mut Transformer,
+) {
     let slot = &shared.slots[index];
     loop {
         let (buf, job) = {
@@ -157,15 +185,23 @@ fn worker_loop(shared: &Shared, index: usize, encoder: &mut Encoder) {
             let job = st.job.take().expect("a pending slot has a job");
             (std::mem::take(&mut st.buf), job)
         };
-        match encoder.encode(&buf.raw()) {
+        let mut buf = buf;
+        let frame = transformer.apply(buf.as_mut(), job.captured_at);
+        let (width, height) = (frame.width as u32, frame.height as u32);
+        match encoder.encode(&frame) {
             Ok(jpeg) => {
                 let mut newest = lock(&shared.newest_published);
                 if job.capture_seq > *newest {
                     *newest = job.capture_seq;
-                    let (w, h) = (buf.width as u32, buf.height as u32);
-                    shared.sink.publish_jpeg(jpeg, job.captured_at, w, h);
+                    shared.output.publish(EncodedFrame {
+                        jpeg,
+                        captured_at: job.captured_at,
+                        width,
+                        height,
+                        frame_seq: job.frame_seq,
+                    });
                 } else {
-                    shared.sink.frame_dropped(); // overtaken by a newer frame
+                    shared.output.frame_dropped(); // overtaken by a newer frame
                 }
             }
             Err(err) => {

@@ -30,43 +30,41 @@ use std::path::PathBuf;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, SystemTime};
 
-use serde::{Deserialize, Serialize};
 use tracing::{info, warn};
 
 use super::{FrameSource, SourceError, StopFlag};
-use crate::config::{CameraConfig, EncoderConfig, WhilePaused};
+use crate::config::{CameraConfig, EncoderConfig, OverlayConfig, WhilePaused};
 use crate::pipeline::sink::FrameSink;
 use crate::pipeline::slot::{FrameKind, NewFrame};
 pub use error::CameraError;
+use protocol::HelperSettings;
 use session::{Ended, Session};
 
 /// How often a paused stream looks at its pause file (and says it is alive).
 const PAUSE_POLL: Duration = Duration::from_millis(100);
-
-/// What the server sends the helper in `Start`: everything a capture needs.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct HelperSettings {
-    /// The stream's id (for the helper's log and thread names).
-    pub stream: String,
-    pub camera: CameraConfig,
-    pub encoder: EncoderConfig,
-}
 
 /// A `source = "camera"` stream's source: one value per (re)start of the helper.
 pub struct CameraSource {
     stream_id: String,
     config: CameraConfig,
     encoder: EncoderConfig,
+    overlay: OverlayConfig,
     helper: PathBuf,
 }
 
 impl CameraSource {
-    pub fn new(stream_id: String, config: CameraConfig, encoder: EncoderConfig) -> Self {
+    pub fn new(
+        stream_id: String,
+        config: CameraConfig,
+        encoder: EncoderConfig,
+        overlay: OverlayConfig,
+    ) -> Self {
         let helper = process::helper_path(config.helper.as_deref());
         Self {
             stream_id,
             config,
             encoder,
+            overlay,
             helper,
         }
     }
@@ -170,6 +168,8 @@ impl FrameSource for CameraSource {
             stream: self.stream_id.clone(),
             camera: self.config.clone(),
             encoder: self.encoder,
+            overlay: self.overlay.clone(),
+            max_frame_bytes: self.config.max_frame_bytes,
         };
         loop {
             if self.paused(sink, stop) {

@@ -2,8 +2,9 @@
 //!
 //! This module is the protocol's definition and its only implementation: the typed messages
 //! ([`Message`] helper → server, [`Command`] server → helper), a reader and a writer for each
-//! direction and [`ProtocolError`]. It needs only std, `bytes`, `thiserror` and
-//! `serde`/`serde_json` (no libcamera), so both binaries compile it.
+//! direction, [`ProtocolError`] and the Start settings ([`HelperSettings`]). It needs only std,
+//! `bytes`, `thiserror`, `serde`/`serde_json` and the config types (no libcamera), so both
+//! binaries compile it.
 //!
 //! # Transport
 //!
@@ -15,9 +16,11 @@
 //!
 //! - Only protocol bytes may reach the helper's stdout: a stray `println!`, or a C++ library
 //!   writing to `std::cout`, would corrupt the stream. The helper keeps a duplicate of fd 1 for
-//!   the protocol and points fd 1 at its stderr (`dup`, then `dup2(2, 1)`) before it loads
-//!   libcamera, and writes through an unbuffered handle (a `File`; `std::io::Stdout` is line
-//!   buffered, which the writer's flush after each message would also cope with).
+//!   the protocol and points fd 1 at its stderr (`dup`, then `dup2(2, 1)`) before it starts
+//!   libcamera (the dynamic loader maps the library before `main`, but none of it runs before
+//!   the camera manager starts), and writes through an unbuffered handle (a `File`;
+//!   `std::io::Stdout` is line buffered, which the writer's flush after each message would also
+//!   cope with).
 //! - End of file says the other side is gone: the server closing the helper's stdin means stop
 //!   (as [`Command::Stop`]); the helper's stdout closing means it exited (the server then reaps
 //!   it). Writing to a closed pipe fails with `EPIPE` (Rust ignores `SIGPIPE`):
@@ -108,7 +111,7 @@
 //!
 //! | type | command | fields (bound) |
 //! |---|---|---|
-//! | `0x81` | Start | settings `json` (≤ 64 KiB): the stream's `[stream.camera]` table |
+//! | `0x81` | Start | settings `json` (≤ 64 KiB): [`HelperSettings`] (stream id, `[stream.camera]`, `[stream.encoder]`, `max_frame_bytes`) |
 //! | `0x82` | Demand | wanted `u8` (0 or 1) |
 //! | `0x83` | Stop | (none) |
 //! | `0x84` | Still | id `u32` |
@@ -156,6 +159,7 @@
 mod error;
 mod framed;
 mod read;
+mod settings;
 mod wire;
 mod write;
 
@@ -165,6 +169,7 @@ use bytes::Bytes;
 
 pub use error::{Peer, ProtocolError};
 pub use read::{CommandReader, MessageReader};
+pub use settings::{HelperSettings, SettingsError};
 pub use write::{CommandWriter, MessageWriter};
 
 /// The first bytes on the helper's stdout. Frozen.
@@ -369,7 +374,7 @@ pub enum Message {
 /// A command from the server.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
-    /// Open and start the camera with these settings (JSON of the `[stream.camera]` table).
+    /// Open and start the camera with these settings (JSON of [`HelperSettings`]).
     Start { settings_json: String },
     /// Frames wanted (true) or idle (false).
     Demand { wanted: bool },

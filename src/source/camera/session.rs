@@ -20,7 +20,7 @@ use tracing::{info, warn};
 use super::error::CameraError;
 use super::process::HelperProcess;
 use super::protocol::{CommandWriter, Limits, Message, MessageReader, ProtocolError};
-use crate::pipeline::sink::FrameSink;
+use crate::pipeline::sink::{FrameOutput, FrameSink};
 use crate::source::StopFlag;
 
 /// How often the loop looks at the stop flag, the pause file and demand.
@@ -86,6 +86,7 @@ impl<S: Serialize> Session<'_, S> {
             })
             .map_err(CameraError::Thread)?;
         let result = self.converse(&mut helper, &mut commands, &hello_rx, &rx, sink, stop);
+        sink.set_idle(false); // no helper, no idle camera
         if let Ok(Ended::Stopped | Ended::Paused) = result {
             let _ = commands.stop();
             drop(commands);
@@ -149,6 +150,9 @@ impl<S: Serialize> Session<'_, S> {
             if want != wanted {
                 commands.demand(want).map_err(CameraError::Command)?;
                 wanted = want;
+                // Idle mode: the camera runs, frames are not encoded, the last one stays on
+                // the slot; /health counts that as healthy (the helper's Alives show progress).
+                sink.set_idle(!want);
             }
             match messages.recv_timeout(TICK) {
                 Ok(Ok(msg)) => {
@@ -212,7 +216,18 @@ impl<S: Serialize> Session<'_, S> {
     /// The error for a conversation the helper ended: waits briefly for its exit status, so a
     /// loader error or a crash is reported as such.
     fn ended(&self, helper: &mut HelperProcess, err: ProtocolError) -> CameraError {
-        let status = helper.wait_exit(Duration::from_millis(500));
+        // A helper that closed its stdout is likely exiting: its status tells a crash or a
+        // loader error. One that wrote garbage or another version is killed without waiting.
+        let exiting = matches!(
+            err,
+            ProtocolError::NoHello | ProtocolError::Closed { .. } | ProtocolError::Truncated { .. }
+        );
+        let wait = if exiting {
+            Duration::from_millis(500)
+        } else {
+            Duration::ZERO
+        };
+        let status = helper.wait_exit(wait);
         // The log thread may still be reading the helper's last words.
         std::thread::sleep(Duration::from_millis(20));
         CameraError::ended(err, status.map(describe), helper.stderr_tail())

@@ -45,6 +45,12 @@ pub enum FolderError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("folder {path}: this process may not {need} it ({source}); under systemd the service may write only /var/lib/streamserver (and its logs): use a folder there, or allow this one with ReadWritePaths= in a drop-in (sudo systemctl edit streamserver)")]
+    Access {
+        path: PathBuf,
+        need: &'static str,
+        source: std::io::Error,
+    },
     #[error("folder {path} was removed or moved")]
     DirectoryGone { path: PathBuf },
     #[error(transparent)]
@@ -56,8 +62,24 @@ impl FolderError {
     pub fn is_retryable(&self) -> bool {
         matches!(
             self,
-            Self::CreateDir { .. } | Self::Watch { .. } | Self::DirectoryGone { .. }
+            Self::CreateDir { .. }
+                | Self::Access { .. }
+                | Self::Watch { .. }
+                | Self::DirectoryGone { .. }
         )
+    }
+}
+
+/// access(2): whether this process may use `path` as `mode` says (`R_OK`, `W_OK`, …). Unlike
+/// the permission bits, it also knows about read-only mounts (a sandboxed service's view).
+fn access(path: &Path, mode: libc::c_int) -> std::io::Result<()> {
+    let c = std::ffi::CString::new(std::os::unix::ffi::OsStrExt::as_bytes(path.as_os_str()))
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidInput, "NUL in the path"))?;
+    // SAFETY: a NUL-terminated path that lives for the call.
+    if unsafe { libc::access(c.as_ptr(), mode) } == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
     }
 }
 
@@ -75,9 +97,24 @@ pub fn prepare_dir(path: &Path) -> Result<(), FolderError> {
     }
 }
 
-/// Start-up check: directory usable (created if missing), placeholder image readable.
+/// Start-up check: directory usable (created if missing; readable, and writable when cleanup
+/// deletes old files), placeholder image readable. Run by `check-config` under the service's
+/// sandbox too, so a path the service may not use is reported before it starts.
 pub fn preflight(config: &FolderConfig) -> Result<(), FolderError> {
     prepare_dir(&config.path)?;
+    let (mode, need) = if config.max_frame_age.is_some() {
+        (
+            libc::R_OK | libc::W_OK | libc::X_OK,
+            "read and write (max_frame_age deletes old files)",
+        )
+    } else {
+        (libc::R_OK | libc::X_OK, "read")
+    };
+    access(&config.path, mode).map_err(|source| FolderError::Access {
+        path: config.path.clone(),
+        need,
+        source,
+    })?;
     if let Some(p) = &config.placeholder_image {
         PlaceholderImage::load(p)?;
     }

@@ -28,7 +28,7 @@ fn idle_mode_pauses_encoding_until_a_snapshot_or_client_asks() {
     let frame = noise(64, 48, 10);
     let mut offer = |n| {
         let res = pool.offer(&frame.raw(), stamp(n)).unwrap();
-        sleep(Duration::from_millis(5)); // lets the one worker finish
+        wait_all_free(&pool); // the one worker has published (or there was nothing to encode)
         res
     };
     // A fresh pool encodes during its first window, so a (re)started source shows a picture.

@@ -1,5 +1,5 @@
-//! `streamserver list-cameras` (libcamera builds): every camera with its index, id, model and
-//! the pixel formats and sizes it offers for video, one format per line:
+//! `streamserver-camera list` (which `streamserver list-cameras` shows): every camera with its
+//! index, id, model and the pixel formats and sizes it offers for video, one format per line:
 //!
 //! ```text
 //! 0: Virtual0 (model "Virtual Video Device")
@@ -9,15 +9,15 @@
 //! The formats come from the camera's default video configuration, so listing does not
 //! acquire the camera and works while a stream is using it.
 
+use libcamera::camera_manager::CameraManager;
 use libcamera::properties;
 use libcamera::stream::StreamRole;
 
-use super::manager;
-use crate::source::SourceError;
+use crate::error::CameraError;
 
 /// The listing, one camera (and its formats) after another.
-pub fn text() -> Result<String, SourceError> {
-    let manager = manager::get()?;
+pub fn text() -> Result<String, CameraError> {
+    let manager = CameraManager::new().map_err(CameraError::Manager)?;
     let cameras = manager.cameras();
     let mut text = String::new();
     if cameras.is_empty() {

@@ -1,21 +1,21 @@
 //! Camera controls: the `[stream.camera]` settings that become libcamera controls.
 //!
-//! The enums parse in every build (a config file is valid everywhere); [`apply`] (libcamera
+//! The settings are `streamserver::config::CameraConfig`'s; `apply` (libcamera
 //! builds only) puts them into the start-up control list, but only the ones the camera offers:
 //! a control the camera lacks (the virtual camera offers none) is a warning, never an error.
 //! The frame rate becomes `FrameDurationLimits`; a camera without that control is paced by the
 //! capture loop instead (see [`Applied::frame_duration_limits`]).
 
-pub use crate::config::{AwbMode, ExposureMode};
-
-/// What [`apply`] managed to set.
+/// What `apply` managed to set.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[cfg_attr(not(has_libcamera), allow(dead_code))]
 pub struct Applied {
     /// The camera takes `FrameDurationLimits`: it paces frames itself.
     pub frame_duration_limits: bool,
 }
 
 /// Frame duration in microseconds for `fps` (libcamera's unit for `FrameDurationLimits`).
+#[cfg_attr(not(has_libcamera), allow(dead_code))]
 pub fn frame_duration_us(fps: f64) -> i64 {
     (1_000_000.0 / fps).round() as i64
 }
@@ -29,8 +29,9 @@ mod with_libcamera {
     use libcamera::controls as lc;
     use tracing::{debug, warn};
 
-    use super::{frame_duration_us, Applied, AwbMode, ExposureMode};
-    use crate::config::CameraConfig;
+    use streamserver::config::{AwbMode, CameraConfig, ExposureMode};
+
+    use super::{frame_duration_us, Applied};
 
     /// Sets `config`'s controls in `list` where `offered` (the camera's control map) has them.
     pub fn apply(
@@ -121,3 +122,6 @@ mod with_libcamera {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

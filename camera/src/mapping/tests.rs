@@ -83,7 +83,7 @@ fn one_plane_holding_nv12_is_split_at_the_luma_plane_with_stride() {
     assert_eq!(f.planes[0].data.len(), stride * h);
     assert_eq!(f.planes[1].data[0], 77);
     assert_eq!((f.planes[0].stride, f.planes[1].stride), (8, 8));
-    let jpeg = crate::pipeline::encoder::Encoder::new(&Default::default())
+    let jpeg = streamserver::pipeline::encoder::Encoder::new(&Default::default())
         .unwrap()
         .encode(&f)
         .unwrap();
@@ -107,7 +107,7 @@ fn i420_in_one_plane_gets_three_planes_with_half_strides() {
     // Separate planes are used as they are.
     let g = layout.raw_frame([&buf[..32], &buf[32..40], &buf[40..]], 3);
     assert_eq!(g.planes[2].data.len(), 8);
-    crate::pipeline::encoder::Encoder::new(&Default::default())
+    streamserver::pipeline::encoder::Encoder::new(&Default::default())
         .unwrap()
         .encode(&g)
         .unwrap();
@@ -129,4 +129,21 @@ fn a_bad_fd_or_plane_count_is_an_error_not_a_panic() {
         len: 1,
     }; 4];
     assert!(MappedBuffer::map(&four).is_err());
+}
+
+#[test]
+fn an_offset_mmap_cannot_take_is_a_clear_error() {
+    let f = memfd(&[0; 10]);
+    // One past off_t's range: 2^31 on 32-bit ARM, 2^63 on 64-bit targets; page aligned.
+    let offset = usize::try_from(libc::off_t::MAX).unwrap() + 1;
+    let plane = [PlaneSpec {
+        fd: f.as_raw_fd(),
+        offset,
+        len: 1,
+    }];
+    let err = MappedBuffer::map(&plane)
+        .err()
+        .expect("an offset beyond off_t");
+    assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+    assert!(err.to_string().contains(&offset.to_string()), "{err}");
 }

@@ -1,6 +1,6 @@
-//! Setting a camera up for one capture run (libcamera builds only): find it by index or id,
-//! negotiate format, size, buffer count and orientation (logging every adjustment the camera
-//! makes), and map a frame buffer's planes. Split from `capture` so the loop stays readable.
+//! Setting a camera up for one capture run: find it by index or id, negotiate format, size,
+//! buffer count and orientation (logging every adjustment the camera makes), and map a frame
+//! buffer's planes.
 
 use libcamera::camera::{CameraConfiguration, Orientation as LcOrientation};
 use libcamera::camera_manager::CameraList;
@@ -10,9 +10,11 @@ use libcamera::geometry::Size;
 use libcamera::pixel_format::PixelFormat as LcPixelFormat;
 use tracing::{info, warn};
 
-use super::mapping::{Layout, MappedBuffer, PlaneSpec};
-use super::{format_from_fourcc, libcamera_format, CameraError};
-use crate::config::{CameraConfig, CameraSelector};
+use streamserver::config::{CameraConfig, CameraSelector};
+
+use crate::error::CameraError;
+use crate::format::{format_from_fourcc, libcamera_format};
+use crate::mapping::{Layout, MappedBuffer, PlaneSpec};
 
 /// The camera `selector` names, by index or id.
 pub fn select<'d>(

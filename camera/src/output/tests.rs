@@ -1,0 +1,216 @@
+//! Unit tests of the protocol output: what the server's reader gets from frames, refusals,
+//! oversized JPEGs, idle frames (Alive pacing) and a dead pipe.
+
+use std::io;
+use std::thread::sleep;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use streamserver::source::camera::protocol::{Hello, Limits, Message, MessageReader};
+
+use super::*;
+
+/// A `Write` whose bytes the test reads afterwards.
+#[derive(Clone, Default)]
+struct Shared(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Shared {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A pipe whose reader is gone.
+struct Closed;
+
+impl Write for Closed {
+    fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+        Err(io::ErrorKind::BrokenPipe.into())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+fn hello() -> Hello {
+    Hello {
+        helper_version: "test".into(),
+        libcamera_built: "none".into(),
+        libcamera_loaded: "none".into(),
+    }
+}
+
+fn started() -> Started {
+    Started {
+        width: 64,
+        height: 48,
+        format: "YUV420".into(),
+        fps: 30.0,
+        camera_id: "synthetic".into(),
+        model: "test".into(),
+    }
+}
+
+fn output() -> (ProtocolOutput<Shared>, Shared) {
+    let buf = Shared::default();
+    let out = ProtocolOutput::new(MessageWriter::hello(buf.clone(), &hello()).unwrap());
+    out.started(&started()).unwrap();
+    (out, buf)
+}
+
+/// Everything the server's reader gets from `buf`.
+fn messages(buf: &Shared) -> Vec<Message> {
+    let bytes = buf.0.lock().unwrap().clone();
+    let limits = Limits {
+        max_frame_bytes: 100_000,
+        ..Limits::default()
+    };
+    let (mut reader, _) = MessageReader::handshake(&bytes[..], limits).unwrap();
+    let mut out = Vec::new();
+    loop {
+        match reader.read_message() {
+            Ok(m) => out.push(m),
+            Err(e) if e.is_closed() => return out,
+            Err(e) => panic!("the server's reader refuses the stream: {e}"),
+        }
+    }
+}
+
+fn frame(seq: u64, len: usize) -> EncodedFrame {
+    EncodedFrame {
+        jpeg: Bytes::from(vec![0xAB; len]),
+        captured_at: UNIX_EPOCH + Duration::from_millis(1_700_000_000_123),
+        width: 64,
+        height: 48,
+        frame_seq: seq,
+    }
+}
+
+#[test]
+fn frames_carry_the_frame_number_and_capture_time_and_stale_or_big_ones_are_dropped() {
+    let (out, buf) = output();
+    out.set_max_frame_bytes(1000);
+    out.publish(frame(3, 100));
+    out.publish(frame(2, 100)); // finished after a newer one went out: refused, dropped
+    out.publish(frame(4, 1001)); // over max_frame_bytes: dropped, not a protocol error
+    out.publish(frame(5, 1000));
+    assert_eq!(out.dropped(), 2);
+    assert!(!out.is_broken());
+    let got = messages(&buf);
+    assert!(matches!(&got[0], Message::Started(s) if *s == started()));
+    let frames: Vec<(u64, u64, usize)> = got[1..]
+        .iter()
+        .map(|m| match m {
+            Message::Frame(f) => (f.info.seq, f.info.captured_unix_ns, f.jpeg.len()),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    let ns = 1_700_000_000_123_000_000;
+    assert_eq!(frames, [(3, ns, 100), (5, ns, 1000)]);
+}
+
+#[test]
+fn idle_frames_become_an_alive_after_the_interval_once_each() {
+    let (out, buf) = output();
+    out.set_wanted(false);
+    assert!(
+        !out.in_demand(Duration::ZERO),
+        "Demand false is what the pool asks"
+    );
+    assert!(!out.alive_if_due().unwrap(), "nothing captured yet");
+    out.idle_frame(7);
+    out.idle_frame(6); // numbers only go forward
+    let t = Instant::now();
+    let mut sent = false;
+    while !sent && t.elapsed() < ALIVE_INTERVAL * 4 {
+        sent = out.alive_if_due().unwrap();
+        sleep(Duration::from_millis(5));
+    }
+    assert!(sent, "an Alive within the interval");
+    assert!(t.elapsed() >= ALIVE_INTERVAL - Duration::from_millis(50));
+    sleep(ALIVE_INTERVAL);
+    assert!(
+        !out.alive_if_due().unwrap(),
+        "no new frame: no second Alive"
+    );
+    out.idle_frame(8);
+    assert!(out.alive_if_due().unwrap());
+    out.set_wanted(true);
+    assert!(out.in_demand(Duration::ZERO));
+    let got = messages(&buf);
+    assert_eq!(
+        got[1..],
+        [Message::Alive { seq: 7 }, Message::Alive { seq: 8 }]
+    );
+}
+
+#[test]
+fn a_dead_pipe_breaks_the_output_and_nothing_more_is_written() {
+    // Hello succeeds on a live pipe; the server then goes away.
+    struct Until(Arc<AtomicBool>);
+    impl Write for Until {
+        fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+            if self.0.load(Relaxed) {
+                Closed.write(b)
+            } else {
+                Ok(b.len())
+            }
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+    let gone = Arc::new(AtomicBool::new(false));
+    let out = ProtocolOutput::new(MessageWriter::hello(Until(gone.clone()), &hello()).unwrap());
+    gone.store(true, Relaxed);
+    let err = out.started(&started()).unwrap_err();
+    assert!(matches!(err, ProtocolError::Io { .. }), "{err}");
+    assert!(out.is_broken());
+    out.publish(frame(1, 10));
+    assert_eq!(out.dropped(), 1);
+    assert!(out.failed(FailureKind::Other, "x").is_err());
+}
+
+#[test]
+fn the_pool_encodes_into_the_output_until_demand_stops() {
+    let (out, buf) = output();
+    let settings = HelperSettings {
+        stream: "t".into(),
+        camera: Default::default(),
+        encoder: EncoderConfig {
+            workers: 1,
+            ..EncoderConfig::default()
+        },
+        overlay: Default::default(),
+        max_frame_bytes: 100_000,
+    };
+    let mut pool = encode_pool(&settings, &out).unwrap();
+    out.set_max_frame_bytes(settings.max_frame_bytes);
+    let mut pattern = streamserver::source::test_pattern::Pattern::new("t", 64, 48, 30.0);
+    let format = streamserver::config::PixelFormat::Yuv420;
+    let mut offer = |n| {
+        pool.offer(
+            &pattern.draw(n, SystemTime::now(), format),
+            SystemTime::now(),
+        )
+        .unwrap();
+        sleep(Duration::from_millis(30)); // the one worker finishes
+    };
+    offer(1);
+    out.set_wanted(false);
+    offer(2);
+    offer(3);
+    drop(pool);
+    let got = messages(&buf);
+    assert_eq!(got.len(), 2, "{got:?}");
+    let Message::Frame(f) = &got[1] else {
+        panic!("{got:?}")
+    };
+    assert_eq!((f.info.seq, f.info.width, f.info.height), (1, 64, 48));
+    assert_eq!(&f.jpeg[..2], &[0xFF, 0xD8]);
+    assert_eq!(out.inner.idle_seq.load(Relaxed), 3);
+}

@@ -1,0 +1,336 @@
+//! `streamserver-camera run`: one camera stream for the server, over the protocol of
+//! `streamserver::source::camera::protocol` on stdin/stdout.
+//!
+//! In order: the parent-death signal and parent check, stdout set aside for the protocol (fd 1
+//! then points at stderr), the preamble and Hello — all before libcamera is touched. Then:
+//!
+//! - the `commands` thread reads stdin and forwards each command (and the end of stdin) to the
+//!   control thread as an [`Event`]; it keeps reading until the pipe ends, so the server never
+//!   blocks writing a command;
+//! - the control thread (this one) waits for Start, parses its [`HelperSettings`], starts the
+//!   `capture` thread (the synthetic camera or libcamera) and then handles events: Demand sets
+//!   the output's wanted flag, Still/SetControls/ListControls are answered with RequestError
+//!   (not implemented yet), Started and a capture failure are written for the capture thread
+//!   (which never writes; a failure is reported before the camera is stopped, which can hang),
+//!   and an Alive is written when one is due;
+//! - Stop or the end of stdin stops the capture (the camera is stopped and released), and the
+//!   helper exits 0; a capture failure is sent as Failed with its kind and the helper exits 1,
+//!   as it does when the server is gone (a write fails) or breaks the protocol.
+//!
+//! A capture thread that does not stop within [`STOP_WAIT`] (a camera hung inside libcamera)
+//! is left behind: [`Outcome::capture_stuck`] tells `main` to end the process at once, and the
+//! kernel frees the camera. The `commands` thread is never joined: it ends with stdin or with
+//! the process.
+
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use streamserver::source::camera::protocol::{
+    Command, CommandReader, Failure, FailureKind, HelperSettings, MessageWriter, ProtocolError,
+    Started,
+};
+use streamserver::source::StopFlag;
+use streamserver::util::panic_message;
+use tracing::{error, info, warn};
+
+use crate::error::CaptureError;
+use crate::output::ProtocolOutput;
+use crate::process::{self, ProcessError};
+use crate::report::Report;
+use crate::synthetic::{self, Fault};
+use crate::version;
+
+/// How long Stop waits for the capture thread before the helper exits without it.
+pub const STOP_WAIT: Duration = Duration::from_secs(3);
+/// How often the control thread wakes to write a due Alive.
+const TICK: Duration = Duration::from_millis(25);
+/// Events waiting for the control thread.
+const EVENTS: usize = 16;
+/// The answer to the requests this helper does not implement yet.
+const NOT_SUPPORTED: &str = "not supported yet by this camera helper";
+
+/// `run`'s options (from the command line).
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// The server's pid: exit at once if the parent is another process.
+    pub parent_pid: Option<u32>,
+    /// The synthetic camera instead of libcamera.
+    pub synthetic: bool,
+    /// A fault for the synthetic camera to inject.
+    pub fault: Option<Fault>,
+}
+
+/// How the helper ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Outcome {
+    /// 0: stopped as asked; 1: failed (after Failed, or the server is gone).
+    pub code: u8,
+    /// The capture thread did not stop: end the process without waiting for it.
+    pub capture_stuck: bool,
+}
+
+/// `run` could not even start talking to the server.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Process(#[from] ProcessError),
+    #[error("cannot greet the server: {0}")]
+    Hello(#[source] ProtocolError),
+    #[error("cannot start thread `{name}`: {source}")]
+    Thread {
+        name: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// What the control thread hears about.
+enum Event {
+    Command(Command),
+    /// stdin ended: `None` cleanly (the server closed it), else how the protocol broke.
+    CommandsEnded(Option<ProtocolError>),
+    Started(Started),
+    /// The capture failed and is stopping the camera (which may hang).
+    Failing(Failure),
+    CaptureEnded(Result<(), Failure>),
+}
+
+/// The capture thread's [`Report`]: events for the control thread.
+struct Events<'a>(&'a SyncSender<Event>);
+
+impl Report for Events<'_> {
+    fn started(&mut self, started: Started) {
+        let _ = self.0.send(Event::Started(started));
+    }
+
+    fn failing(&mut self, error: &CaptureError) {
+        let _ = self.0.send(Event::Failing(failure(error)));
+    }
+}
+
+fn failure(error: &CaptureError) -> Failure {
+    Failure {
+        kind: error.kind(),
+        message: error.to_string(),
+    }
+}
+
+pub fn run(options: &Options) -> Result<Outcome, RunError> {
+    process::die_with_parent(options.parent_pid)?;
+    let stdout = process::protocol_stdout()?;
+    let writer = MessageWriter::hello(stdout, &version::hello()).map_err(RunError::Hello)?;
+    let output = ProtocolOutput::new(writer);
+    let (events_tx, events) = mpsc::sync_channel(EVENTS);
+    spawn("commands", {
+        let tx = events_tx.clone();
+        move || read_commands(&tx)
+    })?;
+    let settings = match wait_for_start(&events, &output) {
+        Ok(Some(settings)) => settings,
+        Ok(None) => return Ok(done(0)),
+        Err(()) => return Ok(done(1)),
+    };
+    output.set_max_frame_bytes(settings.max_frame_bytes);
+    let stop = StopFlag::new();
+    let capture = spawn("capture", {
+        let (output, stop, options) = (output.clone(), stop.clone(), options.clone());
+        move || capture(&settings, &output, &stop, &options, &events_tx)
+    })?;
+    let code = control(&events, &output);
+    stop.raise();
+    let capture_stuck = !wait_for_capture(&events, capture, code);
+    info!(frames_dropped = output.dropped(), code, "helper done");
+    Ok(Outcome {
+        code,
+        capture_stuck,
+    })
+}
+
+fn done(code: u8) -> Outcome {
+    Outcome {
+        code,
+        capture_stuck: false,
+    }
+}
+
+fn spawn(
+    name: &'static str,
+    f: impl FnOnce() + Send + 'static,
+) -> Result<JoinHandle<()>, RunError> {
+    std::thread::Builder::new()
+        .name(name.into())
+        .spawn(f)
+        .map_err(|source| RunError::Thread { name, source })
+}
+
+/// The `commands` thread: stdin → events, until the pipe ends or breaks.
+fn read_commands(events: &SyncSender<Event>) {
+    let mut reader = CommandReader::new(std::io::stdin().lock());
+    loop {
+        let event = match reader.read_command() {
+            Ok(command) => Event::Command(command),
+            Err(e) if e.is_closed() => Event::CommandsEnded(None),
+            Err(e) => Event::CommandsEnded(Some(e)),
+        };
+        let last = matches!(event, Event::CommandsEnded(_));
+        if events.send(event).is_err() || last {
+            return;
+        }
+    }
+}
+
+/// The settings of Start; `None` when stdin ended first; `Err` after sending Failed.
+fn wait_for_start(
+    events: &Receiver<Event>,
+    output: &ProtocolOutput,
+) -> Result<Option<HelperSettings>, ()> {
+    let fail = |kind, message: String| {
+        error!("{message}");
+        let _ = output.failed(kind, &message);
+        Err(())
+    };
+    match events.recv() {
+        Ok(Event::Command(Command::Start { settings_json })) => {
+            match HelperSettings::from_json(&settings_json) {
+                Ok(settings) => Ok(Some(settings)),
+                Err(e) => fail(FailureKind::Config, e.to_string()),
+            }
+        }
+        Ok(Event::CommandsEnded(None)) | Err(_) => {
+            info!("the server closed stdin before Start; exiting");
+            Ok(None)
+        }
+        Ok(Event::CommandsEnded(Some(e))) => fail(FailureKind::Other, format!("protocol: {e}")),
+        // The reader refuses anything but Start first, and nothing else sends events yet.
+        Ok(_) => fail(FailureKind::Other, "an event before Start".into()),
+    }
+}
+
+/// The `capture` thread: one run of the camera, reported as events.
+fn capture(
+    settings: &HelperSettings,
+    output: &ProtocolOutput,
+    stop: &StopFlag,
+    options: &Options,
+    events: &SyncSender<Event>,
+) {
+    let mut report = Events(events);
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        if options.synthetic {
+            synthetic::run(settings, output, stop, &mut report, options.fault)
+        } else {
+            camera(settings, output, stop, &mut report)
+        }
+    }));
+    let ended = match result {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(failure(&e)),
+        Err(panic) => Err(Failure {
+            kind: FailureKind::Other,
+            message: format!("capture thread panicked: {}", panic_message(&*panic)),
+        }),
+    };
+    let _ = events.send(Event::CaptureEnded(ended));
+}
+
+#[cfg(has_libcamera)]
+fn camera(
+    settings: &HelperSettings,
+    output: &ProtocolOutput,
+    stop: &StopFlag,
+    report: &mut dyn Report,
+) -> Result<(), CaptureError> {
+    crate::device::run(settings, output, stop, report)
+}
+
+#[cfg(not(has_libcamera))]
+fn camera(
+    _: &HelperSettings,
+    _: &ProtocolOutput,
+    _: &StopFlag,
+    _: &mut dyn Report,
+) -> Result<(), CaptureError> {
+    Err(CaptureError::NoLibcamera)
+}
+
+/// The control loop after Start; returns the exit code.
+fn control(events: &Receiver<Event>, output: &ProtocolOutput) -> u8 {
+    loop {
+        let sent = match events.recv_timeout(TICK) {
+            Ok(Event::Command(command)) => match command {
+                Command::Demand { wanted } => {
+                    output.set_wanted(wanted);
+                    Ok(())
+                }
+                Command::Stop => {
+                    info!("stopping as asked");
+                    return 0;
+                }
+                Command::Still { id }
+                | Command::SetControls { id, .. }
+                | Command::ListControls { id } => output.request_error(id, NOT_SUPPORTED),
+                Command::Start { .. } => unreachable!("the reader refuses a second Start"),
+            },
+            Ok(Event::CommandsEnded(None)) => {
+                info!("the server closed stdin; stopping");
+                return 0;
+            }
+            Ok(Event::CommandsEnded(Some(e))) => {
+                error!(error = %e, "protocol error; stopping");
+                let _ = output.failed(FailureKind::Other, &format!("protocol: {e}"));
+                return 1;
+            }
+            Ok(Event::Started(s)) => output.started(&s),
+            Ok(Event::Failing(failure)) | Ok(Event::CaptureEnded(Err(failure))) => {
+                error!(kind = failure.kind.name(), "{}", failure.message);
+                let _ = output.failed(failure.kind, &failure.message);
+                return 1;
+            }
+            Ok(Event::CaptureEnded(Ok(()))) => {
+                let failure = Failure {
+                    kind: FailureKind::Other,
+                    message: "the capture ended by itself".into(),
+                };
+                error!(kind = failure.kind.name(), "{}", failure.message);
+                let _ = output.failed(failure.kind, &failure.message);
+                return 1;
+            }
+            Err(RecvTimeoutError::Timeout) => Ok(()),
+            Err(RecvTimeoutError::Disconnected) => {
+                unreachable!("the capture thread holds a sender")
+            }
+        };
+        if let Err(e) = sent.and_then(|()| output.alive_if_due().map(drop)) {
+            if output.is_broken() {
+                warn!(error = %e, "the server is gone; stopping");
+                return 1;
+            }
+            error!(error = %e, "a message could not be sent; stopping");
+            let _ = output.failed(FailureKind::Other, &e.to_string());
+            return 1;
+        }
+    }
+}
+
+/// Waits up to [`STOP_WAIT`] for the capture thread's end; false when it is stuck. A failure
+/// while stopping is logged unless one was sent already (`code` 1).
+fn wait_for_capture(events: &Receiver<Event>, capture: JoinHandle<()>, code: u8) -> bool {
+    let deadline = Instant::now() + STOP_WAIT;
+    while !capture.is_finished() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            warn!(waited = ?STOP_WAIT, "the capture thread did not stop (camera hung?); exiting without it");
+            return false;
+        }
+        match events.recv_timeout(left.min(TICK)) {
+            Ok(Event::CaptureEnded(Err(f))) if code == 0 => {
+                warn!(kind = f.kind.name(), "while stopping: {}", f.message)
+            }
+            Ok(_) | Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => break,
+        }
+    }
+    let _ = capture.join();
+    true
+}

@@ -64,7 +64,7 @@ impl CameraSource {
         }
     }
 
-    fn session<'a>(&'a self, settings: &'a HelperSettings) -> Session<'a, HelperSettings> {
+    fn session<'a>(&'a self, settings: &'a HelperSettings) -> Session<'a> {
         Session {
             stream: &self.stream_id,
             helper: &self.helper,
@@ -164,6 +164,7 @@ impl FrameSource for CameraSource {
             camera: self.config.clone(),
             encoder: self.encoder,
             max_frame_bytes: self.config.max_frame_bytes,
+            shared_frames: None, // each helper's own, set by its session
         };
         loop {
             if self.paused(sink, stop) {

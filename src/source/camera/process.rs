@@ -1,8 +1,9 @@
 //! The camera helper as a child process: spawned in a process group of its own with its stdin
-//! and stdout as protocol pipes (and the shared memory for frames as fd 3), its stderr logged line by line under the stream's id (the last
-//! lines kept for error messages), and — however the conversation ends — killed as a whole
-//! group with SIGKILL and reaped, so no orphan (the helper or a libcamera IPA proxy it started)
-//! keeps the camera and no zombie or file descriptor is left behind.
+//! and stdout as protocol pipes (and the shared memory for frames as fd 3), its stderr logged
+//! line by line under the stream's id (the last lines kept for error messages), and — however
+//! the conversation ends — killed as a whole group with SIGKILL and reaped, so no orphan (the
+//! helper or a libcamera IPA proxy it started) keeps the camera and no zombie or file
+//! descriptor is left behind.
 
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader};

@@ -342,6 +342,7 @@ fn helper_cost(
             workers: 1,
             ..EncoderConfig::default()
         },
+        overlay: Default::default(),
         max_frame_bytes: MAX_FRAME_BYTES,
         shared_frames: Some(layout),
     };

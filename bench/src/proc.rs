@@ -79,7 +79,8 @@ pub fn raise_fd_limit() -> Result<u64, ProcError> {
             return Err(ProcError::Rlimit(std::io::Error::last_os_error()));
         }
     }
-    Ok(lim.rlim_cur)
+    // rlim_t is u64 on 64-bit Linux but u32 on 32-bit ARM (armv7): widen, never truncate.
+    Ok(lim.rlim_cur as _)
 }
 
 /// RSS samples of a process, one per interval, taken by a background thread until stopped.

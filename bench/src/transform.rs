@@ -91,7 +91,11 @@ fn run_size(w: usize, h: usize, per_case: Duration) -> Result<String, TransformB
         Case {
             name: "turn planes".into(),
             run: Box::new(|| {
-                std::hint::black_box(rotator.rotate(&pic.raw(), QuarterTurn::Clockwise));
+                std::hint::black_box(
+                    rotator
+                        .rotate(&pic.raw(), QuarterTurn::Clockwise)
+                        .into_raw(),
+                );
             }),
         },
         Case {

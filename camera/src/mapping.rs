@@ -110,6 +110,14 @@ impl MappedBuffer {
             let start = on_fd.clone().map(|p| p.offset).min().unwrap_or(0) / page * page;
             let end = on_fd.map(|p| p.offset + p.len).max().unwrap_or(0);
             let len = end - start;
+            // off_t is 32 bits on 32-bit ARM (armv7): an offset it cannot hold is a clear error
+            // (a cast would wrap it to a negative offset that mmap rejects with EINVAL).
+            let offset = libc::off_t::try_from(start).map_err(|_| {
+                io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!("a plane offset of {start} bytes does not fit mmap's offset"),
+                )
+            })?;
             // SAFETY: a fresh read-only shared mapping of `len` bytes of `fd` at a page-aligned
             // offset; the kernel checks fd and range. The result is checked against MAP_FAILED.
             let addr = unsafe {
@@ -119,7 +127,7 @@ impl MappedBuffer {
                     libc::PROT_READ,
                     libc::MAP_SHARED,
                     fd,
-                    start as libc::off_t,
+                    offset,
                 )
             };
             if addr == libc::MAP_FAILED {

@@ -28,7 +28,9 @@ use std::time::{Duration, Instant};
 
 use streamserver::config::EncoderConfig;
 use streamserver::pipeline::encode_pool::{EncodePool, EncodePoolError};
+use streamserver::pipeline::rotate::QuarterTurn;
 use streamserver::pipeline::sink::{EncodedFrame, FrameOutput};
+use streamserver::pipeline::transform::Transform;
 use streamserver::source::camera::protocol::{
     unix_ns, FailureKind, FrameInfo, HelperSettings, MessageWriter, Peer, ProtocolError, Started,
     ALIVE_INTERVAL,
@@ -251,6 +253,8 @@ impl<W: Write + Send + 'static> FrameOutput for ProtocolOutput<W> {
 
 /// The encode pool of a capture run, publishing into `output`. Idle mode follows the server's
 /// Demand at once (the server keeps the `idle_after` window): not wanted → nothing encoded.
+/// Each frame is turned (rotation 90/270: a clockwise quarter turn after the sensor's
+/// orientation) and gets the stream's overlay before it is encoded.
 pub fn encode_pool<W: Write + Send + 'static>(
     settings: &HelperSettings,
     output: &ProtocolOutput<W>,
@@ -260,7 +264,14 @@ pub fn encode_pool<W: Write + Send + 'static>(
         idle_after: Duration::ZERO,
         ..settings.encoder
     };
-    EncodePool::new(&settings.stream, config, output.clone())
+    let transform = Transform {
+        turn: settings
+            .camera
+            .quarter_turn()
+            .then_some(QuarterTurn::Clockwise),
+        overlay: settings.overlay.clone(),
+    };
+    EncodePool::with_transform(&settings.stream, config, &transform, output.clone())
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {

@@ -1,7 +1,9 @@
 //! The synthetic camera (`run --synthetic`): the library's moving test pattern at the configured
 //! size, rate and format, through the same capture thread → encode pool → protocol path as a
 //! real camera. Needs no libcamera, so the helper's protocol, the server's supervision and the
-//! benchmark's helper hop are testable anywhere. Faults can be injected ([`Fault`]) for the
+//! benchmark's helper hop are testable anywhere. Like a sensor that cannot, it ignores the
+//! sensor's part of the orientation (half turn, mirrors; with a warning); the quarter turn of
+//! rotation 90/270 is the encode pool's and happens. Faults can be injected ([`Fault`]) for the
 //! server's fault drills.
 
 use std::str::FromStr;
@@ -76,6 +78,12 @@ pub fn run(
             ),
         }
         .into());
+    }
+    let o = c.orientation();
+    if o.rotate180 || o.mirror {
+        // Like a camera that cannot: its picture keeps its orientation (the quarter turn of
+        // rotation 90/270 is the encode pool's, so it still happens).
+        warn!(camera = CAMERA_ID, "the synthetic camera cannot turn by 180 degrees or mirror; the picture keeps its orientation");
     }
     let mut pool = encode_pool(settings, output)?;
     let mut pattern = Pattern::new(&settings.stream, c.width as usize, c.height as usize, c.fps);

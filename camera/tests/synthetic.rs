@@ -189,3 +189,64 @@ fn settings_the_helper_cannot_use_fail_with_kind_config() {
     }
     assert_eq!(helper.wait_exit(WAIT).code(), Some(1));
 }
+
+#[test]
+fn rotation_90_turns_the_frame_and_the_overlay_stands_upright_on_it() {
+    use common::overlay_ref::{luma, mean_diff, reference};
+    use streamserver::config::{OverlayConfig, OverlayPosition, Rotation};
+    let overlay = OverlayConfig {
+        text: "LAB 7".into(),
+        position: OverlayPosition::BottomRight,
+        scale: 3,
+        background: true,
+        utc: true,
+    };
+    let mut s = settings(320, 240, PixelFormat::Yuv420);
+    s.camera.rotation = Rotation::R90;
+    s.overlay = overlay.clone();
+    let pid = std::process::id().to_string();
+    let (mut helper, _) = Helper::spawn(&["run", "--synthetic", "--parent-pid", &pid]);
+    helper.commands().start(&s).unwrap();
+    match helper.next(WAIT) {
+        // Started says what the camera delivers; the turn comes after it.
+        Message::Started(st) => assert_eq!((st.width, st.height), (320, 240)),
+        other => panic!("expected Started, got {other:?}"),
+    }
+    let Message::Frame(f) = helper.next(WAIT) else {
+        panic!("expected a frame")
+    };
+    assert_eq!(
+        (f.info.width, f.info.height),
+        (240, 320),
+        "width and height swap"
+    );
+    let (w, h, got) = luma(&f.jpeg);
+    assert_eq!((w, h), (240, 320));
+    // The test pattern's bars run white (left) to black (right); turned clockwise, source row
+    // 60 becomes column 240 - 1 - 60 and runs white at the top to black at the bottom.
+    let at = |x: usize, y: usize| got[y * w + x];
+    assert!(at(179, 5) > 200, "white at the top: {}", at(179, 5));
+    assert!(at(179, 315) < 40, "black at the bottom: {}", at(179, 315));
+    // The overlay: its box compared with a reference rendering of the same text at 240×320.
+    let (rect, want) = reference(&overlay, w, h, f.info.captured_at());
+    let diff = mean_diff(&got, &want, w, rect, 2);
+    assert!(
+        diff < 12.0,
+        "overlay differs from the reference by {diff:.1} on average"
+    );
+    // Another text of the same length does not match: the comparison can fail.
+    let other = OverlayConfig {
+        text: "-----".into(),
+        ..overlay
+    };
+    let (_, other) = reference(&other, w, h, f.info.captured_at());
+    let wrong = mean_diff(&got, &other, w, rect, 2);
+    assert!(wrong > 12.0, "another text matches too ({wrong:.1})");
+    helper.commands().stop().unwrap();
+    assert_eq!(
+        helper.wait_exit(WAIT).code(),
+        Some(0),
+        "stderr: {}",
+        helper.stderr()
+    );
+}

@@ -27,6 +27,7 @@ fn virtual_camera() {
     steps::list_and_version();
     steps::stream_shows_the_colour_bars_and_frees_the_camera_on_stop();
     steps::idle_then_wanted_again();
+    steps::rotation_90_turns_the_bars();
     steps::a_second_helper_while_the_camera_is_held();
     steps::a_hung_camera_is_reported_and_the_helper_exits_anyway();
 }
@@ -37,7 +38,7 @@ mod steps {
     use std::process::Command;
     use std::time::{Duration, Instant};
 
-    use super::common::bars::assert_colour_bars;
+    use super::common::bars::{assert_colour_bars, assert_colour_bars_turned_clockwise};
     use super::common::{settings, Helper, HELPER};
     use streamserver::config::PixelFormat;
     use streamserver::source::camera::protocol::{FailureKind, HelperSettings, Message, Started};
@@ -72,6 +73,27 @@ mod steps {
         assert!(end.is_closed(), "{end}");
         let status = helper.wait_exit(WAIT);
         assert_eq!(status.code(), Some(0), "stderr: {}", helper.stderr());
+    }
+
+    pub fn rotation_90_turns_the_bars() {
+        step("rotation 90: frames turned clockwise after capture");
+        let mut s = nv12();
+        s.camera.rotation = streamserver::config::Rotation::R90;
+        let (helper, started) = start(&s);
+        assert_eq!(
+            (started.width, started.height),
+            (640, 480),
+            "the camera's size"
+        );
+        let mut frames = 0;
+        while frames < 3 {
+            if let Message::Frame(f) = helper.next(WAIT) {
+                assert_eq!((f.info.width, f.info.height), (480, 640));
+                assert_colour_bars_turned_clockwise(&f.jpeg);
+                frames += 1;
+            }
+        }
+        stop(helper);
     }
 
     pub fn list_and_version() {

@@ -74,6 +74,21 @@ impl StreamConfig {
     /// Checks serde cannot make: `(key below the stream, message)` of the first bad value.
     pub fn validate(&self) -> Result<(), (String, String)> {
         self.source.validate()?;
+        let encodes_raw = matches!(
+            self.source,
+            SourceConfig::Auto { .. } | SourceConfig::Test(_) | SourceConfig::Camera(_)
+        );
+        if self.overlay.is_enabled() && !encodes_raw {
+            return Err((
+                "overlay.text".into(),
+                format!(
+                    "the overlay is drawn into raw frames before they are encoded (camera, \
+                     test pattern); a {} source delivers finished JPEGs, which are passed on \
+                     untouched",
+                    self.source.kind().name()
+                ),
+            ));
+        }
         // A request must end before the supervisor takes the silence for a stall.
         if let SourceConfig::SnapshotPoll(h) = &self.source {
             if h.timeout >= self.supervisor.stall_timeout {

@@ -118,3 +118,13 @@ fn overlay_settings_parse_and_bad_ones_name_their_key() {
     let e = err(&format!("{head}scale = 99\n"));
     assert!(e.starts_with("test.toml:5: stream[0].overlay.scale"), "{e}");
 }
+
+#[test]
+fn an_overlay_on_a_source_of_finished_jpegs_is_refused_naming_the_key_and_line() {
+    let e = err(
+        "[[stream]]\nid = \"a\"\nsource = \"folder\"\n[stream.folder]\npath = \"/tmp\"\n\
+         [stream.overlay]\ntext = \"lab\"\n",
+    );
+    assert!(e.starts_with("test.toml:7: stream[0].overlay.text"), "{e}");
+    assert!(e.contains("folder source delivers finished JPEGs"), "{e}");
+}

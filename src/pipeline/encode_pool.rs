@@ -31,6 +31,10 @@
 //! the server, the protocol writer in the camera helper. Every offer takes the next frame number
 //! ([`frame_seq`](super::sink::EncodedFrame::frame_seq)), so the helper's sequence counts frames captured, sent or not.
 //!
+//! **Turn and overlay.** A pool made [`with_transform`](EncodePool::with_transform) turns each
+//! frame and draws the stream's overlay into it before encoding, in the worker, on its copy
+//! ([`super::transform`]); the capture thread does no more work for it.
+//!
 //! Workers are OS threads named `encode-<stream>-<n>`, each with its own [`Encoder`]. A worker's
 //! encode error or panic is returned by the next `offer`, so the source fails and the supervisor
 //! restarts it. Dropping the pool stops the workers and joins them within [`JOIN_WAIT`].
@@ -49,6 +53,7 @@ use tracing::{info, warn};
 
 use super::encoder::{EncodeError, Encoder, RawFrame};
 use super::sink::FrameOutput;
+use super::transform::{Transform, Transformer};
 use crate::config::{EncoderConfig, MAX_ENCODE_WORKERS};
 use worker::{lock, run_worker, Job, OwnedFrame, Shared, Slot, SlotState, Stage};
 
@@ -113,6 +118,17 @@ impl EncodePool {
         config: EncoderConfig,
         output: impl FrameOutput + 'static,
     ) -> Result<Self, EncodePoolError> {
+        Self::with_transform(stream, config, &Transform::default(), output)
+    }
+
+    /// [`EncodePool::new`] with each frame turned and written on by `transform` before it is
+    /// encoded (in the worker, on its own copy).
+    pub fn with_transform(
+        stream: &str,
+        config: EncoderConfig,
+        transform: &Transform,
+        output: impl FrameOutput + 'static,
+    ) -> Result<Self, EncodePoolError> {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let workers = resolve_workers(config.workers, cores);
         let encoders = (0..workers)
@@ -149,10 +165,11 @@ impl EncodePool {
         for (index, encoder) in encoders.into_iter().enumerate() {
             let name = format!("encode-{stream}-{index}");
             let shared = pool.shared.clone();
+            let transformer = Transformer::new(transform);
             *lock(&shared.running) += 1;
             let spawned = std::thread::Builder::new()
                 .name(name.clone())
-                .spawn(move || run_worker(&shared, index, encoder));
+                .spawn(move || run_worker(&shared, index, encoder, transformer));
             match spawned {
                 Ok(handle) => pool.handles.push(handle),
                 Err(source) => {

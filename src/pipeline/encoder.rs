@@ -48,6 +48,44 @@ impl RawFrame<'_> {
     }
 }
 
+/// A raw frame's planes, writable: an encoding worker's own copy of a frame (or its turned
+/// copy), which the overlay draws into.
+pub struct FrameMut<'a> {
+    pub format: PixelFormat,
+    pub width: usize,
+    pub height: usize,
+    /// `format.planes()` entries are used; the rest are empty.
+    pub planes: [&'a mut [u8]; 3],
+    pub strides: [usize; 3],
+}
+
+impl<'a> FrameMut<'a> {
+    /// The same planes, read-only, for the encoder.
+    pub fn into_raw(self) -> RawFrame<'a> {
+        let [p0, p1, p2] = self.planes;
+        let s = self.strides;
+        RawFrame {
+            format: self.format,
+            width: self.width,
+            height: self.height,
+            planes: [
+                Plane {
+                    data: p0,
+                    stride: s[0],
+                },
+                Plane {
+                    data: p1,
+                    stride: s[1],
+                },
+                Plane {
+                    data: p2,
+                    stride: s[2],
+                },
+            ],
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum EncodeError {
     #[error("JPEG quality {0} is outside 1..=100")]

@@ -11,6 +11,7 @@
 //! - [`overlay`]: text (a time, a label) drawn into raw frames before encoding.
 //! - [`placeholder`]: the "stream is down" JPEG.
 //! - [`rotate`]: quarter turns of raw frames (`rotation = 90 | 270`).
+//! - [`transform`]: turn + overlay, applied by each encoding worker to its copy of a frame.
 
 pub mod canvas;
 pub mod demand;
@@ -22,3 +23,4 @@ pub mod rotate;
 pub mod sink;
 pub mod slot;
 pub mod stats;
+pub mod transform;

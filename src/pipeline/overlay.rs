@@ -12,6 +12,7 @@ use std::time::SystemTime;
 use chrono::{DateTime, Local, Utc};
 use font8x8::legacy::BASIC_LEGACY;
 
+pub use super::encoder::FrameMut;
 use super::encoder::PixelFormat;
 use crate::config::{OverlayConfig, OverlayPosition};
 
@@ -20,15 +21,6 @@ const TEXT_Y: u8 = 235;
 const BOX_Y: u8 = 16;
 /// Margin between the box and the picture's edge, and around the text, in font pixels.
 const MARGIN: usize = 1;
-
-/// A raw frame's planes, writable (the encoding worker's own copy).
-pub struct FrameMut<'a> {
-    pub format: PixelFormat,
-    pub width: usize,
-    pub height: usize,
-    pub planes: [&'a mut [u8]; 3],
-    pub strides: [usize; 3],
-}
 
 /// A stream's overlay, with its text of the current second.
 #[derive(Debug)]
@@ -64,35 +56,45 @@ impl Overlay {
         &self.cached.as_ref().expect("set above").1
     }
 
-    /// Draws the overlay for a frame captured at `at` into `frame`.
-    pub fn draw(&mut self, frame: &mut FrameMut, at: SystemTime) {
-        let (config_scale, position, background) = (
-            self.config.scale,
-            self.config.position,
-            self.config.background,
-        );
-        let text = self.text(at);
+    /// Where the overlay of a frame captured at `at` goes in a `width`×`height` picture: its box
+    /// `(x, y, width, height)` and the font scale; `None` when the picture is too small for it.
+    pub fn area(
+        &mut self,
+        width: usize,
+        height: usize,
+        at: SystemTime,
+    ) -> Option<((usize, usize, usize, usize), usize)> {
+        let (config_scale, position) = (self.config.scale, self.config.position);
+        let chars = self.text(at).chars().count();
         let scale = match config_scale {
-            0 => (frame.height / 320).max(1),
+            0 => (height / 320).max(1),
             s => s as usize,
         };
         let cell = 8 * scale;
-        let chars = text.chars().count();
         let (tw, th) = (chars * cell, cell);
-        let (bw, bh) = (tw + 2 * MARGIN * scale, th + 2 * MARGIN * scale);
-        let (fw, fh) = (frame.width, frame.height);
-        if bw + 2 * MARGIN * scale > fw || bh + 2 * MARGIN * scale > fh {
-            return; // a picture too small for the text: leave it alone
-        }
         let m = MARGIN * scale;
+        let (bw, bh) = (tw + 2 * m, th + 2 * m);
+        if bw + 2 * m > width || bh + 2 * m > height {
+            return None; // a picture too small for the text: leave it alone
+        }
         let bx = match position {
             OverlayPosition::TopLeft | OverlayPosition::BottomLeft => m,
-            OverlayPosition::TopRight | OverlayPosition::BottomRight => fw - m - bw,
+            OverlayPosition::TopRight | OverlayPosition::BottomRight => width - m - bw,
         };
         let by = match position {
             OverlayPosition::TopLeft | OverlayPosition::TopRight => m,
-            OverlayPosition::BottomLeft | OverlayPosition::BottomRight => fh - m - bh,
+            OverlayPosition::BottomLeft | OverlayPosition::BottomRight => height - m - bh,
         };
+        Some(((bx, by, bw, bh), scale))
+    }
+
+    /// Draws the overlay for a frame captured at `at` into `frame`.
+    pub fn draw(&mut self, frame: &mut FrameMut, at: SystemTime) {
+        let Some(((bx, by, bw, bh), scale)) = self.area(frame.width, frame.height, at) else {
+            return;
+        };
+        let (cell, m, background) = (8 * scale, MARGIN * scale, self.config.background);
+        let text = self.text(at).to_owned();
         if background {
             fill(frame, bx, by, bw, bh, Ink::Box);
         }

@@ -9,7 +9,7 @@
 //! the encoded JPEG, is measured by `streamserver-bench transform`; it cannot turn a frame whose
 //! size is not a multiple of the JPEG block size without cropping it, e.g. 1080 rows at 4:2:0.)
 
-use super::encoder::{PixelFormat, Plane, RawFrame};
+use super::encoder::{FrameMut, PixelFormat, Plane, RawFrame};
 
 /// Tile side in pixels: 32×32 pixels of 3 bytes fit the L1 cache with room to spare.
 const TILE: usize = 32;
@@ -30,9 +30,9 @@ pub struct Rotator {
 }
 
 impl Rotator {
-    /// `frame` turned by `turn`: width and height swapped, tightly packed planes. The frame
-    /// must have passed [`RawFrame::check`].
-    pub fn rotate<'a>(&'a mut self, frame: &RawFrame, turn: QuarterTurn) -> RawFrame<'a> {
+    /// `frame` turned by `turn`: width and height swapped, tightly packed planes (writable, for
+    /// the overlay). The frame must have passed [`RawFrame::check`].
+    pub fn rotate<'a>(&'a mut self, frame: &RawFrame, turn: QuarterTurn) -> FrameMut<'a> {
         let (w, h) = (frame.width, frame.height);
         let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
         // (plane width, plane height, bytes per unit) of each source plane.
@@ -55,15 +55,13 @@ impl Rotator {
                 _ => turn_plane::<3>(src, pw, ph, dst, dst_stride, turn),
             }
         }
-        let plane = |i: usize| Plane {
-            data: &self.planes[i][..],
-            stride: strides[i],
-        };
-        RawFrame {
+        let [p0, p1, p2] = &mut self.planes;
+        FrameMut {
             format: frame.format,
             width: h,
             height: w,
-            planes: [plane(0), plane(1), plane(2)],
+            planes: [&mut p0[..], &mut p1[..], &mut p2[..]],
+            strides,
         }
     }
 }

@@ -145,11 +145,15 @@ pub fn build(stream: &StreamConfig, attempt: u32) -> Result<Box<dyn FrameSource>
             id,
             c.clone(),
             stream.encoder,
+            stream.overlay.clone(),
             attempt,
         )?),
-        SourceConfig::Camera(c) => {
-            Box::new(camera::CameraSource::new(id, c.clone(), stream.encoder))
-        }
+        SourceConfig::Camera(c) => Box::new(camera::CameraSource::new(
+            id,
+            c.clone(),
+            stream.encoder,
+            stream.overlay.clone(),
+        )),
         SourceConfig::Folder(c) => Box::new(folder::FolderSource::new(id, c.clone())?),
         SourceConfig::SnapshotPoll(c) => Box::new(snapshot_poll::SnapshotPollSource::new(
             id,

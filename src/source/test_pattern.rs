@@ -11,10 +11,11 @@ use std::time::{Duration, SystemTime};
 
 use super::pace::Pacer;
 use super::{FrameSink, FrameSource, SourceError, StopFlag};
-use crate::config::{EncoderConfig, TestPatternConfig};
+use crate::config::{EncoderConfig, OverlayConfig, TestPatternConfig};
 use crate::pipeline::canvas::{Canvas, Yuv};
 use crate::pipeline::encode_pool::{resolve_workers, EncodePool};
 use crate::pipeline::encoder::{Encoder, PixelFormat, RawFrame};
+use crate::pipeline::transform::Transform;
 
 const BARS: [Yuv; 8] = [
     Yuv::from_rgb(235, 235, 235),
@@ -122,6 +123,8 @@ pub struct TestPattern {
     stream_id: String,
     config: TestPatternConfig,
     encoder: EncoderConfig,
+    /// The stream's overlay (a test pattern is never turned).
+    transform: Transform,
     pattern: Pattern,
     /// Which start of this stream's source this is (0 = first), for `fail_starts`.
     attempt: u32,
@@ -132,6 +135,7 @@ impl TestPattern {
         stream_id: String,
         config: TestPatternConfig,
         encoder: EncoderConfig,
+        overlay: OverlayConfig,
         attempt: u32,
     ) -> Result<Self, SourceError> {
         Encoder::new(&encoder)?; // a bad setting fails here, before a thread starts
@@ -145,6 +149,10 @@ impl TestPattern {
             stream_id,
             config,
             encoder,
+            transform: Transform {
+                turn: None,
+                overlay,
+            },
             pattern,
             attempt,
         })
@@ -170,7 +178,12 @@ impl FrameSource for TestPattern {
         if self.attempt < self.config.fail_starts {
             return Err(SourceError::Injected("test pattern failed to start"));
         }
-        let mut pool = EncodePool::new(&self.stream_id, self.encoder, sink.clone())?;
+        let mut pool = EncodePool::with_transform(
+            &self.stream_id,
+            self.encoder,
+            &self.transform,
+            sink.clone(),
+        )?;
         let interval = Duration::from_secs_f64(1.0 / f64::from(self.config.fps.clamp(1, 120)));
         let mut pacer = Pacer::new(interval);
         let mut n: u64 = 0;

@@ -130,3 +130,20 @@ fn a_bad_fd_or_plane_count_is_an_error_not_a_panic() {
     }; 4];
     assert!(MappedBuffer::map(&four).is_err());
 }
+
+#[test]
+fn an_offset_mmap_cannot_take_is_a_clear_error() {
+    let f = memfd(&[0; 10]);
+    // One past off_t's range: 2^31 on 32-bit ARM, 2^63 on 64-bit targets; page aligned.
+    let offset = usize::try_from(libc::off_t::MAX).unwrap() + 1;
+    let plane = [PlaneSpec {
+        fd: f.as_raw_fd(),
+        offset,
+        len: 1,
+    }];
+    let err = MappedBuffer::map(&plane)
+        .err()
+        .expect("an offset beyond off_t");
+    assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+    assert!(err.to_string().contains(&offset.to_string()), "{err}");
+}

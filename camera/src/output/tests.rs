@@ -188,6 +188,7 @@ fn the_pool_encodes_into_the_output_until_demand_stops() {
             workers: 1,
             ..EncoderConfig::default()
         },
+        overlay: Default::default(),
         max_frame_bytes: 100_000,
         shared_frames: None,
     };

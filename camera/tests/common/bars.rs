@@ -52,9 +52,34 @@ fn colour_runs(w: usize, pixels: &[u8], y: usize) -> Vec<(u8, usize)> {
 pub fn assert_colour_bars(jpeg: &[u8]) {
     let (w, h, pixels) = decode(jpeg);
     assert_eq!((w, h), (640, 480));
+    check_bars(w, h, &pixels);
+}
+
+/// Asserts the frame is the virtual camera's 640×480 picture turned 90° clockwise: 480×640,
+/// horizontal bars in the cyclic order from top to bottom (turned back, the usual check).
+pub fn assert_colour_bars_turned_clockwise(jpeg: &[u8]) {
+    let (rw, rh, turned) = decode(jpeg);
+    assert_eq!(
+        (rw, rh),
+        (480, 640),
+        "a quarter turn swaps width and height"
+    );
+    let (w, h) = (rh, rw);
+    let mut pixels = vec![0u8; w * h * 3];
+    for y in 0..h {
+        for x in 0..w {
+            // Clockwise, source (x, y) went to (h - 1 - y, x).
+            let from = (x * rw + (h - 1 - y)) * 3;
+            pixels[(y * w + x) * 3..][..3].copy_from_slice(&turned[from..from + 3]);
+        }
+    }
+    check_bars(w, h, &pixels);
+}
+
+fn check_bars(w: usize, h: usize, pixels: &[u8]) {
     let rows: Vec<Vec<(u8, usize)>> = [h / 4, h / 2, 3 * h / 4]
         .iter()
-        .map(|&y| colour_runs(w, &pixels, y))
+        .map(|&y| colour_runs(w, pixels, y))
         .collect();
     let colours: Vec<u8> = rows[1].iter().map(|r| r.0).collect();
     let mut distinct = colours.clone();

@@ -5,6 +5,7 @@
 
 pub mod bars;
 pub mod drill;
+pub mod overlay_ref;
 
 use std::io::Read;
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
@@ -12,7 +13,7 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use streamserver::config::{CameraConfig, EncoderConfig, PixelFormat};
+use streamserver::config::{CameraConfig, EncoderConfig, OverlayConfig, PixelFormat};
 use streamserver::source::camera::protocol::{
     CommandWriter, Hello, HelperSettings, Limits, Message, MessageReader, ProtocolError,
 };
@@ -158,6 +159,18 @@ impl Helper {
         }
     }
 
+    /// The next message if one comes within `within` (None on silence); panics when the
+    /// stream ends first.
+    pub fn poll(&self, within: Duration) -> Option<Message> {
+        match self.reads.recv_timeout(within) {
+            Ok(Seen::Message(m)) => Some(m),
+            Ok(Seen::End(e)) => panic!("the helper's stdout ended: {e}; stderr: {}", self.stderr()),
+            Ok(Seen::Hello(_)) => unreachable!("Hello comes once"),
+            Err(RecvTimeoutError::Timeout) => None,
+            Err(RecvTimeoutError::Disconnected) => panic!("the reader thread is gone"),
+        }
+    }
+
     /// The next message; panics when the stream ends first.
     pub fn next(&self, within: Duration) -> Message {
         match self.read(within) {
@@ -223,6 +236,7 @@ pub fn settings(width: u32, height: u32, format: PixelFormat) -> HelperSettings 
             workers: 1,
             ..EncoderConfig::default()
         },
+        overlay: OverlayConfig::default(),
         max_frame_bytes: 4 << 20,
         shared_frames: None,
     }

@@ -28,19 +28,25 @@ impl std::fmt::Display for CameraSelector {
     }
 }
 
-/// Picture rotation; 90/270 would need a transpose, which libcamera cameras rarely offer.
+/// Picture rotation, clockwise. 0 and 180 are done by the sensor; 90 and 270 need a transpose,
+/// which cameras hardly ever offer, so the helper turns each frame by 90° before encoding it
+/// (270 = the sensor's 180 + that turn).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Rotation {
     #[default]
     R0,
+    R90,
     R180,
+    R270,
 }
 
 impl Serialize for Rotation {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_u32(match self {
             Self::R0 => 0,
+            Self::R90 => 90,
             Self::R180 => 180,
+            Self::R270 => 270,
         })
     }
 }
@@ -49,9 +55,12 @@ impl<'de> Deserialize<'de> for Rotation {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         match i64::deserialize(d)? {
             0 => Ok(Self::R0),
+            90 => Ok(Self::R90),
             180 => Ok(Self::R180),
+            270 => Ok(Self::R270),
             other => Err(serde::de::Error::custom(format!(
-                "rotation {other} is not supported: use 0 or 180 (with hflip/vflip for mirrors)"
+                "rotation {other} is not supported: use 0, 90, 180 or 270 (clockwise; \
+                 hflip/vflip for mirrors)"
             ))),
         }
     }
@@ -162,16 +171,29 @@ impl CameraConfig {
         Duration::from_secs_f64(1.0 / self.fps)
     }
 
-    /// The orientation that realises `rotation`, `hflip` and `vflip` together.
+    /// The quarter turn done in software after the sensor's [`orientation`](Self::orientation):
+    /// rotation 90 or 270.
+    pub fn quarter_turn(&self) -> bool {
+        matches!(self.rotation, Rotation::R90 | Rotation::R270)
+    }
+
+    /// The orientation asked of the sensor, which with [`quarter_turn`](Self::quarter_turn)
+    /// realises `rotation` and then `hflip` and `vflip` (mirrors of the rotated picture). For a
+    /// quarter turn the sensor mirrors along the other axis: a horizontal mirror after a quarter
+    /// turn is a vertical one before it.
     pub fn orientation(&self) -> Orientation {
+        let (hflip, vflip) = match self.quarter_turn() {
+            true => (self.vflip, self.hflip),
+            false => (self.hflip, self.vflip),
+        };
         let mut o = Orientation {
-            rotate180: self.rotation == Rotation::R180,
+            rotate180: matches!(self.rotation, Rotation::R180 | Rotation::R270),
             mirror: false,
         };
-        if self.hflip {
+        if hflip {
             o.mirror = !o.mirror;
         }
-        if self.vflip {
+        if vflip {
             // A vertical flip is a horizontal one rotated by 180 degrees.
             o.rotate180 = !o.rotate180;
             o.mirror = !o.mirror;

@@ -6,8 +6,9 @@ use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::SystemTime;
 
 use super::EncodePoolError;
-use crate::pipeline::encoder::{Encoder, PixelFormat, Plane, RawFrame};
+use crate::pipeline::encoder::{Encoder, FrameMut, PixelFormat, RawFrame};
 use crate::pipeline::sink::{EncodedFrame, FrameOutput};
+use crate::pipeline::transform::Transformer;
 use crate::util::panic_message;
 
 /// A raw frame copied out of a source buffer. Planes keep the source's strides, so each plane
@@ -52,7 +53,21 @@ impl OwnedFrame {
         }
     }
 
+    /// The frame's planes, writable (for the worker's [`Transformer`]).
+    pub(super) fn as_mut(&mut self) -> FrameMut<'_> {
+        let [p0, p1, p2] = &mut self.planes;
+        FrameMut {
+            format: self.format,
+            width: self.width,
+            height: self.height,
+            planes: [&mut p0[..], &mut p1[..], &mut p2[..]],
+            strides: self.strides,
+        }
+    }
+
+    #[cfg(test)]
     pub(super) fn raw(&self) -> RawFrame<'_> {
+        use crate::pipeline::encoder::Plane;
         let plane = |i: usize| Plane {
             data: &self.planes[i],
             stride: self.strides[i],
@@ -126,10 +141,15 @@ impl Drop for Exited<'_> {
     }
 }
 
-pub(super) fn run_worker(shared: &Shared, index: usize, mut encoder: Encoder) {
+pub(super) fn run_worker(
+    shared: &Shared,
+    index: usize,
+    mut encoder: Encoder,
+    mut transformer: Transformer,
+) {
     let _exited = Exited(shared);
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        worker_loop(shared, index, &mut encoder)
+        worker_loop(shared, index, &mut encoder, &mut transformer)
     }));
     if let Err(panic) = outcome {
         let msg = panic_message(&*panic);
@@ -139,9 +159,15 @@ pub(super) fn run_worker(shared: &Shared, index: usize, mut encoder: Encoder) {
     }
 }
 
-/// Waits for a pending frame, encodes it outside the lock, publishes it unless a newer frame
-/// was published meanwhile; until the pool stops.
-fn worker_loop(shared: &Shared, index: usize, encoder: &mut Encoder) {
+/// Waits for a pending frame, turns it and draws the overlay (if the stream has them), encodes it
+/// outside the lock, publishes it unless a newer frame was published meanwhile; until the pool
+/// stops.
+fn worker_loop(
+    shared: &Shared,
+    index: usize,
+    encoder: &mut Encoder,
+    transformer: &mut Transformer,
+) {
     let slot = &shared.slots[index];
     loop {
         let (buf, job) = {
@@ -159,7 +185,10 @@ fn worker_loop(shared: &Shared, index: usize, encoder: &mut Encoder) {
             let job = st.job.take().expect("a pending slot has a job");
             (std::mem::take(&mut st.buf), job)
         };
-        match encoder.encode(&buf.raw()) {
+        let mut buf = buf;
+        let frame = transformer.apply(buf.as_mut(), job.captured_at);
+        let (width, height) = (frame.width as u32, frame.height as u32);
+        match encoder.encode(&frame) {
             Ok(jpeg) => {
                 let mut newest = lock(&shared.newest_published);
                 if job.capture_seq > *newest {
@@ -167,8 +196,8 @@ fn worker_loop(shared: &Shared, index: usize, encoder: &mut Encoder) {
                     shared.output.publish(EncodedFrame {
                         jpeg,
                         captured_at: job.captured_at,
-                        width: buf.width as u32,
-                        height: buf.height as u32,
+                        width,
+                        height,
                         frame_seq: job.frame_seq,
                     });
                 } else {

@@ -63,7 +63,7 @@ fn a_clockwise_turn_moves_every_unit_where_it_belongs() {
             let raw = src.raw();
             raw.check().unwrap();
             let mut r = Rotator::default();
-            let out = r.rotate(&raw, QuarterTurn::Clockwise);
+            let out = r.rotate(&raw, QuarterTurn::Clockwise).into_raw();
             out.check().unwrap();
             assert_eq!((out.width, out.height), (h, w));
             let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
@@ -93,8 +93,8 @@ fn four_turns_or_one_each_way_give_the_frame_back() {
         let src = Owned::new(format, 45, 29);
         let mut a = Rotator::default();
         let mut b = Rotator::default();
-        let once = a.rotate(&src.raw(), QuarterTurn::Clockwise);
-        let back = b.rotate(&once, QuarterTurn::CounterClockwise);
+        let once = a.rotate(&src.raw(), QuarterTurn::Clockwise).into_raw();
+        let back = b.rotate(&once, QuarterTurn::CounterClockwise).into_raw();
         let raw = src.raw();
         for i in 0..format.planes() {
             let rows = format.plane_rows(29)[i];
@@ -114,7 +114,9 @@ fn four_turns_or_one_each_way_give_the_frame_back() {
 fn a_turned_frame_encodes_with_swapped_dimensions() {
     let src = Owned::new(PixelFormat::Yuv420, 64, 48);
     let mut r = Rotator::default();
-    let turned = r.rotate(&src.raw(), QuarterTurn::CounterClockwise);
+    let turned = r
+        .rotate(&src.raw(), QuarterTurn::CounterClockwise)
+        .into_raw();
     let jpeg = Encoder::new(&EncoderConfig::default())
         .unwrap()
         .encode(&turned)

@@ -35,7 +35,7 @@ use std::time::{Duration, SystemTime};
 use tracing::{info, warn};
 
 use super::{FrameSource, SourceError, StopFlag};
-use crate::config::{CameraConfig, EncoderConfig, WhilePaused};
+use crate::config::{CameraConfig, EncoderConfig, OverlayConfig, WhilePaused};
 use crate::pipeline::sink::FrameSink;
 use crate::pipeline::slot::{FrameKind, NewFrame};
 pub use error::CameraError;
@@ -50,16 +50,23 @@ pub struct CameraSource {
     stream_id: String,
     config: CameraConfig,
     encoder: EncoderConfig,
+    overlay: OverlayConfig,
     helper: PathBuf,
 }
 
 impl CameraSource {
-    pub fn new(stream_id: String, config: CameraConfig, encoder: EncoderConfig) -> Self {
+    pub fn new(
+        stream_id: String,
+        config: CameraConfig,
+        encoder: EncoderConfig,
+        overlay: OverlayConfig,
+    ) -> Self {
         let helper = process::helper_path(config.helper.as_deref());
         Self {
             stream_id,
             config,
             encoder,
+            overlay,
             helper,
         }
     }
@@ -163,6 +170,7 @@ impl FrameSource for CameraSource {
             stream: self.stream_id.clone(),
             camera: self.config.clone(),
             encoder: self.encoder,
+            overlay: self.overlay.clone(),
             max_frame_bytes: self.config.max_frame_bytes,
             shared_frames: None, // each helper's own, set by its session
         };

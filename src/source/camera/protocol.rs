@@ -115,7 +115,7 @@
 //!
 //! | type | command | fields (bound) |
 //! |---|---|---|
-//! | `0x81` | Start | settings `json` (≤ 64 KiB): [`HelperSettings`] (stream id, `[stream.camera]`, `[stream.encoder]`, `max_frame_bytes`, the shared memory's layout or null) |
+//! | `0x81` | Start | settings `json` (≤ 64 KiB): [`HelperSettings`] (stream id, `[stream.camera]`, `[stream.encoder]`, `[stream.overlay]`, `max_frame_bytes`, the shared memory's layout or null) |
 //! | `0x82` | Demand | wanted `u8` (0 or 1) |
 //! | `0x83` | Stop | (none) |
 //! | `0x84` | Still | id `u32` |

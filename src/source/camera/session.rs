@@ -30,7 +30,7 @@ use super::protocol::{
     CommandWriter, HelperSettings, Limits, Message, MessageReader, ProtocolError,
 };
 use super::shm::{FrameRegion, ShmLayout};
-use crate::pipeline::sink::FrameSink;
+use crate::pipeline::sink::{FrameOutput, FrameSink};
 use crate::source::StopFlag;
 
 /// How often the loop looks at the stop flag, the pause file and demand.
@@ -113,6 +113,7 @@ impl Session<'_> {
             sink,
             stop,
         );
+        sink.set_idle(false); // no helper, no idle camera
         if let Ok(Ended::Stopped | Ended::Paused) = result {
             let _ = commands.stop();
             drop(commands);
@@ -190,6 +191,9 @@ impl Session<'_> {
             if want != wanted {
                 commands.demand(want).map_err(CameraError::Command)?;
                 wanted = want;
+                // Idle mode: the camera runs, frames are not encoded, the last one stays on
+                // the slot; /health counts that as healthy (the helper's Alives show progress).
+                sink.set_idle(!want);
             }
             match messages.recv_timeout(TICK) {
                 Ok(Ok(msg)) => {

@@ -18,7 +18,7 @@ fn sink() -> FrameSink {
 }
 
 fn pattern(config: TestPatternConfig, encoder: EncoderConfig) -> TestPattern {
-    TestPattern::new("t".into(), config, encoder, 0).unwrap()
+    TestPattern::new("t".into(), config, encoder, OverlayConfig::default(), 0).unwrap()
 }
 
 const NOT_IDLE: EncoderConfig = EncoderConfig {

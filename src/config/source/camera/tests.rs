@@ -67,7 +67,11 @@ fn bad_values_name_the_key_and_line() {
             "stream[0].camera.buffer_count",
             "outside",
         ),
-        ("rotation = 90\n", "stream[0].camera.rotation", "0 or 180"),
+        (
+            "rotation = 45\n",
+            "stream[0].camera.rotation",
+            "0, 90, 180 or 270",
+        ),
         (
             "brightness = 2.0\n",
             "stream[0].camera.brightness",
@@ -121,4 +125,62 @@ fn rotation_and_flips_compose_into_one_orientation() {
     assert_eq!(o(Rotation::R180, false, false), (true, false));
     assert_eq!(o(Rotation::R180, true, true), (false, false));
     assert_eq!(o(Rotation::R180, false, true), (false, true));
+}
+
+#[test]
+fn every_rotation_with_every_mirror_is_the_sensor_orientation_then_the_quarter_turn() {
+    type Grid = Vec<Vec<u8>>;
+    let h = |g: &Grid| -> Grid {
+        g.iter()
+            .map(|r| r.iter().rev().copied().collect())
+            .collect()
+    };
+    let v = |g: &Grid| -> Grid { g.iter().rev().cloned().collect() };
+    let cw = |g: &Grid| -> Grid {
+        (0..g[0].len())
+            .map(|x| (0..g.len()).rev().map(|y| g[y][x]).collect())
+            .collect()
+    };
+    let r180 = |g: &Grid| v(&h(g));
+    // A 2×3 picture with six distinct pixels.
+    let picture: Grid = vec![vec![1, 2, 3], vec![4, 5, 6]];
+    for (rotation, turns) in [
+        (Rotation::R0, 0),
+        (Rotation::R90, 1),
+        (Rotation::R180, 2),
+        (Rotation::R270, 3),
+    ] {
+        for (hflip, vflip) in [(false, false), (true, false), (false, true), (true, true)] {
+            // What the user asked for: rotate clockwise, then mirror the rotated picture.
+            let mut want = picture.clone();
+            for _ in 0..turns {
+                want = cw(&want);
+            }
+            if hflip {
+                want = h(&want);
+            }
+            if vflip {
+                want = v(&want);
+            }
+            // What happens: the sensor's orientation, then the helper's quarter turn.
+            let c = CameraConfig {
+                rotation,
+                hflip,
+                vflip,
+                ..CameraConfig::default()
+            };
+            let o = c.orientation();
+            let mut got = picture.clone();
+            if o.rotate180 {
+                got = r180(&got);
+            }
+            if o.mirror {
+                got = h(&got);
+            }
+            if c.quarter_turn() {
+                got = cw(&got);
+            }
+            assert_eq!(got, want, "{rotation:?} hflip={hflip} vflip={vflip}");
+        }
+    }
 }

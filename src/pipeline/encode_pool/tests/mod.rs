@@ -254,6 +254,8 @@ fn three_workers_with_mixed_costs_publish_in_capture_order() {
     let frames = [noise(1280, 720, 7), noise(64, 48, 8), noise(320, 240, 9)];
     let mut rx = sink.slot.subscribe();
     let (done_tx, mut done_rx) = tokio::sync::oneshot::channel::<()>();
+    let seen_so_far = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = seen_so_far.clone();
     // Sees (nearly) every publish without spinning: awaits the slot like a stream client.
     let observer = std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_current_thread()
@@ -267,6 +269,7 @@ fn three_workers_with_mixed_costs_publish_in_capture_order() {
                     res = rx.changed() => {
                         res.unwrap();
                         seen.push(stamp_of(rx.borrow_and_update().as_ref().unwrap()));
+                        counter.store(seen.len(), Relaxed);
                     }
                     _ = &mut done_rx => return seen,
                 }
@@ -274,7 +277,12 @@ fn three_workers_with_mixed_costs_publish_in_capture_order() {
         })
     });
     let (mut accepted, mut busy) = (0u64, 0u64);
-    for n in 1..=300u64 {
+    // 300 offers; more on a slow machine (e.g. under qemu-user, where the observer sees fewer
+    // publishes of them) until 10 publishes were seen — bounded in count and time.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut n = 0u64;
+    while n < 300 || (seen_so_far.load(Relaxed) < 10 && n < 5_000 && Instant::now() < deadline) {
+        n += 1;
         match pool.offer(&frames[n as usize % 3].raw(), stamp(n)).unwrap() {
             Offer::Accepted { .. } => accepted += 1,
             Offer::Busy => busy += 1,

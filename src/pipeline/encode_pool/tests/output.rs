@@ -132,3 +132,30 @@ fn with_no_idle_window_the_pool_follows_demand_at_once_and_numbers_idle_frames()
         ]
     );
 }
+
+#[test]
+fn a_pool_with_a_quarter_turn_publishes_frames_with_width_and_height_swapped() {
+    use crate::pipeline::rotate::QuarterTurn;
+    use crate::pipeline::transform::Transform;
+    let out = Recorder::default();
+    let transform = Transform {
+        turn: Some(QuarterTurn::Clockwise),
+        ..Transform::default()
+    };
+    let mut pool =
+        EncodePool::with_transform("turned", always_on(1), &transform, out.clone()).unwrap();
+    let frame = noise(64, 32, 4);
+    assert!(matches!(
+        pool.offer(&frame.raw(), stamp(1)).unwrap(),
+        Offer::Accepted { .. }
+    ));
+    wait_all_free(&pool);
+    drop(pool);
+    assert_eq!(
+        out.seen()[0],
+        Seen::Published {
+            frame_seq: 1,
+            size: (32, 64)
+        }
+    );
+}

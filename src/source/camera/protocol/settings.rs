@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::{CameraConfig, EncoderConfig};
+use crate::config::{CameraConfig, EncoderConfig, OverlayConfig};
 use crate::source::camera::shm::ShmLayout;
 
 /// The Start command's settings.
@@ -19,6 +19,9 @@ pub struct HelperSettings {
     /// The stream's `[stream.encoder]` table. Idle mode is the server's business: the helper
     /// encodes while the server says frames are wanted (`Demand`), whatever `idle` says.
     pub encoder: EncoderConfig,
+    /// The stream's `[stream.overlay]`, drawn by the helper's encode workers (after the quarter
+    /// turn of `camera.rotation` 90/270, so the text stands upright).
+    pub overlay: OverlayConfig,
     /// The largest JPEG the server reads in a Frame ([`super::Limits::max_frame_bytes`]): the
     /// helper drops a larger frame (with a warning) instead of breaking the protocol.
     pub max_frame_bytes: usize,

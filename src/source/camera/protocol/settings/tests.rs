@@ -42,6 +42,13 @@ fn every_option() -> HelperSettings {
             idle: false,
             idle_after: Duration::from_millis(250),
         },
+        overlay: OverlayConfig {
+            text: "%Y-%m-%d %H:%M:%S front door".into(),
+            position: crate::config::OverlayPosition::BottomRight,
+            scale: 3,
+            background: false,
+            utc: true,
+        },
         max_frame_bytes: 4 << 20,
         shared_frames: Some(ShmLayout {
             fd: 3,
@@ -58,6 +65,7 @@ fn every_option_and_the_defaults_round_trip_through_the_start_command() {
         stream: "main".into(),
         camera: CameraConfig::default(),
         encoder: EncoderConfig::default(),
+        overlay: OverlayConfig::default(),
         max_frame_bytes: 16 << 20,
         shared_frames: None,
     };
@@ -94,10 +102,10 @@ fn bad_settings_name_their_key() {
         .to_string()
         .starts_with("bad Start settings: camera.fps: fps 500 is outside"));
     let mut value = serde_json::to_value(every_option()).unwrap();
-    value["camera"]["rotation"] = 90.into();
+    value["camera"]["rotation"] = 45.into();
     let err = HelperSettings::from_json(&value.to_string()).unwrap_err();
     assert!(
-        err.to_string().contains("camera.rotation: rotation 90"),
+        err.to_string().contains("camera.rotation: rotation 45"),
         "{err}"
     );
     let mut value = serde_json::to_value(every_option()).unwrap();

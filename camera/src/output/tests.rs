@@ -67,12 +67,20 @@ fn output() -> (ProtocolOutput<Shared>, Shared) {
 
 /// Everything the server's reader gets from `buf`.
 fn messages(buf: &Shared) -> Vec<Message> {
+    read_all(buf, None)
+}
+
+/// Everything the server's reader gets from `buf`, leasing FrameShm slots from `region`.
+fn read_all(buf: &Shared, region: Option<&Arc<FrameRegion>>) -> Vec<Message> {
     let bytes = buf.0.lock().unwrap().clone();
     let limits = Limits {
         max_frame_bytes: 100_000,
         ..Limits::default()
     };
     let (mut reader, _) = MessageReader::handshake(&bytes[..], limits).unwrap();
+    if let Some(region) = region {
+        reader.share_frames(region.clone());
+    }
     let mut out = Vec::new();
     loop {
         match reader.read_message() {
@@ -231,17 +239,7 @@ fn shared_output() -> (ProtocolOutput<Shared>, Shared, Arc<FrameRegion>) {
 }
 
 fn shared_messages(buf: &Shared, region: &Arc<FrameRegion>) -> Vec<Message> {
-    let bytes = buf.0.lock().unwrap().clone();
-    let (mut reader, _) = MessageReader::handshake(&bytes[..], Limits::default()).unwrap();
-    reader.share_frames(region.clone());
-    let mut out = Vec::new();
-    loop {
-        match reader.read_message() {
-            Ok(m) => out.push(m),
-            Err(e) if e.is_closed() => return out,
-            Err(e) => panic!("the server's reader refuses the stream: {e}"),
-        }
-    }
+    read_all(buf, Some(region))
 }
 
 #[test]

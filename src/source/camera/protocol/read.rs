@@ -90,12 +90,7 @@ impl<R: Read> MessageReader<R> {
             wire::FRAME => {
                 let fixed: [u8; wire::FRAME_FIXED_BYTES] = self.read_fixed(code, len)?;
                 let mut d = Decoder::new(&fixed, Peer::Helper, code);
-                let info = FrameInfo {
-                    seq: d.u64("seq")?,
-                    captured_unix_ns: d.u64("capture time")?,
-                    width: d.dimension("width")?,
-                    height: d.dimension("height")?,
-                };
+                let info = frame_info(&mut d)?;
                 self.next_seq(info.seq)?;
                 let jpeg = self.read_jpeg(code, len, fixed.len())?;
                 Message::Frame(Frame { info, jpeg })
@@ -103,12 +98,7 @@ impl<R: Read> MessageReader<R> {
             wire::FRAME_SHM => {
                 let fixed: [u8; wire::FRAME_SHM_BYTES] = self.read_fixed(code, len)?;
                 let mut d = Decoder::new(&fixed, Peer::Helper, code);
-                let info = FrameInfo {
-                    seq: d.u64("seq")?,
-                    captured_unix_ns: d.u64("capture time")?,
-                    width: d.dimension("width")?,
-                    height: d.dimension("height")?,
-                };
+                let info = frame_info(&mut d)?;
                 let (slot, jpeg_len) = (d.u32("slot")?, d.u32("len")? as usize);
                 d.finish()?;
                 self.next_seq(info.seq)?;
@@ -296,6 +286,16 @@ impl<R: Read> MessageReader<R> {
             reason: format!("out of order: {reason}"),
         }
     }
+}
+
+/// The fields Frame and FrameShm begin with.
+fn frame_info(d: &mut Decoder<'_>) -> Result<FrameInfo, ProtocolError> {
+    Ok(FrameInfo {
+        seq: d.u64("seq")?,
+        captured_unix_ns: d.u64("capture time")?,
+        width: d.dimension("width")?,
+        height: d.dimension("height")?,
+    })
 }
 
 impl<R> std::fmt::Debug for MessageReader<R> {

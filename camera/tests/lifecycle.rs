@@ -140,7 +140,7 @@ fn version_names_the_protocol_and_libcamera() {
         env!("CARGO_PKG_VERSION"),
         "\n"
     )));
-    assert!(text.contains("\nprotocol 1\n"), "{text}");
+    assert!(text.contains("\nprotocol 2\n"), "{text}");
     assert!(text.contains("\nlibcamera built against: "), "{text}");
     assert!(text.contains("\nlibcamera loaded: "), "{text}");
 }

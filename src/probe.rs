@@ -1,5 +1,5 @@
 //! `streamserver probe URL`: an MJPEG client that measures a stream, and the benchmarks' load
-//! client.
+//! client; [`attack`] is the hostile traffic of the attack drills (loopback only).
 //!
 //! It opens `--clients N` connections (hyper 1 client over tokio TCP, `http://` only, Basic auth
 //! from `user:pass@` in the URL) and reads `multipart/x-mixed-replace` with the tolerant
@@ -35,6 +35,7 @@
 //! [`producer_stamp`]) is counted by that number and time instead of `X-Frame-Seq` and
 //! `X-Timestamp`, so the same figures can be compared across servers.
 
+pub mod attack;
 mod client;
 mod report;
 

@@ -1,7 +1,8 @@
 //! A camera stream nobody watches, in the real server with the real helper (synthetic camera):
 //! after `idle_after` the helper is told frames are not wanted, `/api/state` says idle, and
 //! `/health` stays 200 long after the last frame (idle is healthy, as for the test pattern);
-//! a client wakes it up again.
+//! a client wakes it up again; a helper killed while idle is replaced, and the new one puts a
+//! live frame on the slot before going idle (else the placeholder stays on air: unhealthy).
 
 mod common;
 
@@ -52,9 +53,13 @@ fn an_unwatched_camera_goes_idle_and_stays_healthy() {
     let dir = std::env::temp_dir().join(format!("server-idle-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let wrapper = dir.join("streamserver-camera");
+    let pid_file = dir.join("pid");
     std::fs::write(
         &wrapper,
-        format!("#!/bin/sh\nexec '{HELPER}' \"$@\" --synthetic\n"),
+        format!(
+            "#!/bin/sh\necho $$ > '{}'\nexec '{HELPER}' \"$@\" --synthetic\n",
+            pid_file.display()
+        ),
     )
     .unwrap();
     std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -102,6 +107,25 @@ fn an_unwatched_camera_goes_idle_and_stays_healthy() {
         s["idle"] == true && s["restarts"] == 0 && s["healthy"] == true,
         "{s}"
     );
+    // The helper killed while idle: replaced, live frame first, then idle and healthy again.
+    let pid = std::fs::read_to_string(&pid_file).unwrap();
+    let status = std::process::Command::new("kill")
+        .args(["-9", pid.trim()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let s = state();
+        if s["restarts"] == 1 && s["idle"] == true && s["healthy"] == true {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not idle and healthy after a restart: {s}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
     // A client wakes it: parts arrive and the stream is no longer idle.
     let (code, body) = get(addr, "/stream.mjpg", Duration::from_secs(2));
     assert_eq!(code, 200);

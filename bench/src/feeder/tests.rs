@@ -1,11 +1,12 @@
 //! Unit tests of `feeder`.
 
 use super::*;
-use streamserver::source::jpeg_check::{check, JpegLimits};
+use streamserver::source::jpeg_check::{check, JpegLimits, DEFAULT_MAX_PIXELS};
 
 const FULL: JpegLimits = JpegLimits {
     max_bytes: 1 << 22,
     full_decode: true,
+    max_pixels: DEFAULT_MAX_PIXELS,
 };
 
 #[test]

@@ -17,6 +17,7 @@ use streamserver::config::{CameraConfig, EncoderConfig, OverlayConfig, PixelForm
 use streamserver::source::camera::protocol::{
     CommandWriter, Hello, HelperSettings, Limits, Message, MessageReader, ProtocolError,
 };
+use streamserver::source::camera::shm::{self, FrameRegion, ShmLayout};
 
 pub const HELPER: &str = env!("CARGO_BIN_EXE_streamserver-camera");
 
@@ -47,8 +48,29 @@ impl Helper {
         }
     }
 
+    /// [`Helper::spawn`] with a new region of shared memory of `layout` as fd 3, read as the
+    /// server reads it (offer it in the Start settings: `shared_frames`).
+    pub fn spawn_shared(args: &[&str], layout: ShmLayout) -> (Helper, Hello, Arc<FrameRegion>) {
+        let (region, fd) = FrameRegion::create("test", layout).unwrap();
+        let mut command = Command::new(HELPER);
+        command.args(args);
+        shm::pass_to_child(&mut command, &fd);
+        let helper = Self::spawn_with(&mut command, Some(region.clone()));
+        drop(fd);
+        match helper.read(Duration::from_secs(10)) {
+            Seen::Hello(hello) => (helper, hello, region),
+            Seen::End(e) => panic!("no Hello: {e}; stderr: {}", helper.stderr()),
+            Seen::Message(m) => panic!("a message before Hello: {m:?}"),
+        }
+    }
+
     /// Spawns `command` with piped stdio; the handshake is read by the reader thread.
     pub fn spawn_raw(command: &mut Command) -> Helper {
+        Self::spawn_with(command, None)
+    }
+
+    /// [`Helper::spawn_raw`], the reader leasing FrameShm frames from `region`.
+    fn spawn_with(command: &mut Command, region: Option<Arc<FrameRegion>>) -> Helper {
         let mut child = command
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -60,7 +82,10 @@ impl Helper {
         std::thread::spawn(move || {
             let limits = Limits::default();
             let mut reader = match MessageReader::handshake(stdout, limits) {
-                Ok((reader, hello)) => {
+                Ok((mut reader, hello)) => {
+                    if let Some(region) = region {
+                        reader.share_frames(region);
+                    }
                     let _ = tx.send(Seen::Hello(hello));
                     reader
                 }
@@ -134,6 +159,18 @@ impl Helper {
         }
     }
 
+    /// The next message if one comes within `within` (None on silence); panics when the
+    /// stream ends first.
+    pub fn poll(&self, within: Duration) -> Option<Message> {
+        match self.reads.recv_timeout(within) {
+            Ok(Seen::Message(m)) => Some(m),
+            Ok(Seen::End(e)) => panic!("the helper's stdout ended: {e}; stderr: {}", self.stderr()),
+            Ok(Seen::Hello(_)) => unreachable!("Hello comes once"),
+            Err(RecvTimeoutError::Timeout) => None,
+            Err(RecvTimeoutError::Disconnected) => panic!("the reader thread is gone"),
+        }
+    }
+
     /// The next message; panics when the stream ends first.
     pub fn next(&self, within: Duration) -> Message {
         match self.read(within) {
@@ -201,6 +238,7 @@ pub fn settings(width: u32, height: u32, format: PixelFormat) -> HelperSettings 
         },
         overlay: OverlayConfig::default(),
         max_frame_bytes: 4 << 20,
+        shared_frames: None,
     }
 }
 

@@ -15,6 +15,7 @@
 //! - [`error`]: [`CameraError`] with hints (rebuild the helper, camera busy, …).
 //! - [`auto`]: `source = "auto"`: the camera if the helper finds one, else the test pattern.
 //! - [`protocol`]: the server ↔ helper protocol (shared with the helper).
+//! - [`shm`]: the shared memory through which the helper hands frames over (shared too).
 //!
 //! A pause file (`pause_file`) releases the camera: while it exists no helper runs, the stream
 //! shows a "paused" picture (or its last frame) and `/api/state` says `paused`; when it goes,
@@ -25,6 +26,7 @@ pub mod error;
 pub mod process;
 pub mod protocol;
 pub mod session;
+pub mod shm;
 
 use std::path::PathBuf;
 use std::sync::atomic::Ordering::Relaxed;
@@ -69,7 +71,7 @@ impl CameraSource {
         }
     }
 
-    fn session<'a>(&'a self, settings: &'a HelperSettings) -> Session<'a, HelperSettings> {
+    fn session<'a>(&'a self, settings: &'a HelperSettings) -> Session<'a> {
         Session {
             stream: &self.stream_id,
             helper: &self.helper,
@@ -170,6 +172,7 @@ impl FrameSource for CameraSource {
             encoder: self.encoder,
             overlay: self.overlay.clone(),
             max_frame_bytes: self.config.max_frame_bytes,
+            shared_frames: None, // each helper's own, set by its session
         };
         loop {
             if self.paused(sink, stop) {

@@ -4,6 +4,7 @@
 mod invalid;
 mod pipes;
 mod random;
+mod shared;
 
 use std::io::{self, Read, Write};
 
@@ -261,7 +262,7 @@ fn oversized_lengths_are_refused_before_reading_the_payload() {
         max_frame_bytes: 1000,
         max_still_bytes: 2000,
     };
-    for code in [0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08] {
+    for code in [0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09] {
         for len in [u32::MAX, 1 << 24] {
             let mut bytes = after_started();
             bytes.extend(header(code, len));
@@ -269,6 +270,9 @@ fn oversized_lengths_are_refused_before_reading_the_payload() {
                 ProtocolError::TooLong { len: l, max, .. } => assert!(l > max),
                 ProtocolError::Invalid { reason, .. } if code == 0x04 => {
                     assert_eq!(reason, format!("payload of {len} bytes, must be 8"))
+                }
+                ProtocolError::Invalid { reason, .. } if code == 0x09 => {
+                    assert_eq!(reason, format!("payload of {len} bytes, must be 32"))
                 }
                 other => panic!("type {code:#04x} len {len}: {other:?}"),
             }
@@ -315,12 +319,12 @@ fn oversized_lengths_are_refused_before_reading_the_payload() {
 
 #[test]
 fn another_protocol_version_is_refused_with_a_message_for_users() {
-    let mut w = MessageWriter::hello_as(Vec::new(), 2, &hello()).unwrap();
+    let mut w = MessageWriter::hello_as(Vec::new(), 3, &hello()).unwrap();
     w.started(&started()).unwrap();
     let e = MessageReader::handshake(&w.get_ref()[..], Limits::default()).unwrap_err();
     assert_eq!(
         e.to_string(),
-        "camera helper 0.1.0-test speaks protocol 2, this server speaks 1: reinstall both \
+        "camera helper 0.1.0-test speaks protocol 3, this server speaks 2: reinstall both \
          binaries from the same version (./install-service.sh)"
     );
     assert!(!e.is_retryable());
@@ -334,13 +338,13 @@ fn another_protocol_version_is_refused_with_a_message_for_users() {
     let e = MessageReader::handshake(&future[..], Limits::default()).unwrap_err();
     assert!(matches!(
         &e,
-        ProtocolError::VersionMismatch { theirs: 7, ours: 1, helper_version: Some(v) } if v == "7.0.0"
+        ProtocolError::VersionMismatch { theirs: 7, ours: 2, helper_version: Some(v) } if v == "7.0.0"
     ));
     // Without a readable Hello the versions alone are named.
     let e = MessageReader::handshake(&future[..12], Limits::default()).unwrap_err();
     assert_eq!(
         e.to_string(),
-        "camera helper speaks protocol 7, this server speaks 1: reinstall both binaries from \
+        "camera helper speaks protocol 7, this server speaks 2: reinstall both binaries from \
          the same version (./install-service.sh)"
     );
 }

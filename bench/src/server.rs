@@ -2,8 +2,10 @@
 //! client that measures them.
 //!
 //! A [`Target`] is the floor server, our release `streamserver` with one `folder` stream on the
-//! watched folder (built-in defaults otherwise, `max_clients = 2000`), or a variant of ours for
-//! an A/B comparison: extra environment, extra `[server]` / `[logging]` lines, another build.
+//! watched folder (built-in defaults otherwise; `max_clients`, `max_connections_per_address` and
+//! `max_pending_connections` 2000, since every probe client comes from 127.0.0.1), or a variant
+//! of ours for an A/B comparison: extra environment, extra `[server]` / `[logging]` lines,
+//! another build.
 //! [`Server`] starts one and stops it with SIGTERM (then SIGKILL). The load is
 //! `streamserver probe … --json` in child processes ([`spawn_probe`]), so the clients' CPU is
 //! not the server's.
@@ -158,7 +160,8 @@ impl Server {
             }
             let config = base.join("config.toml");
             let text = format!(
-                "[server]\nlisten = \"{addr}\"\nmax_clients = 2000\n{}\n\
+                "[server]\nlisten = \"{addr}\"\nmax_clients = 2000\n\
+                 max_connections_per_address = 2000\nmax_pending_connections = 2000\n{}\n\
                  [logging]\ndir = {:?}\n{}\n\
                  [[stream]]\nid = \"main\"\nsource = \"folder\"\n\n\
                  [stream.folder]\npath = {:?}\n",

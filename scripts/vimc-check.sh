@@ -172,15 +172,21 @@ width = 640
 height = 480
 fps = 10
 format = "$fmt"
+# TCG on a shared 2-core host can stall the emulated camera for seconds (a restart would put
+# the placeholder on the snapshot); a Pi's camera runs at full speed with the 2 s default.
+frame_timeout = "6s"
 [stream.supervisor]
 stall_timeout = "60s"
 CONF
     streamserver --config "/tmp/$fmt.toml" >"$OUT/server-$fmt.log" 2>&1 &
     pid=$!
     n=0
-    until busybox wget -q -T 10 -O "$OUT/$fmt.jpg" http://127.0.0.1:8080/snapshot.jpg; do
+    # The snapshot once the stream is healthy (a live frame, not the placeholder).
+    until busybox wget -q -T 10 -O "$OUT/$fmt-health.json" http://127.0.0.1:8080/api/state &&
+        grep -q '"healthy": *true' "$OUT/$fmt-health.json"; do
         n=$((n + 1)); [ $n -ge 45 ] && break; sleep 1
     done
+    busybox wget -q -T 10 -O "$OUT/$fmt.jpg" http://127.0.0.1:8080/snapshot.jpg
     busybox timeout 5 busybox wget -q -O "$OUT/$fmt.mjpg" http://127.0.0.1:8080/stream.mjpg
     busybox wget -q -O "$OUT/$fmt-state.json" http://127.0.0.1:8080/api/state
     kill "$pid"; wait "$pid"

@@ -2,39 +2,42 @@
 //! helper to the server, next to the encode that precedes it, at 640×480, 1280×720 and
 //! 1920×1080, 30 fps.
 //!
-//! - **hop** (the path frames take, protocol 2): a helper thread encodes the picture (not
-//!   counted; as in the helper's encode worker, the JPEG is then warm in its cache), copies it
-//!   into a free slot of a region of shared memory and writes a FrameShm message into an OS
-//!   pipe; a server thread reads it with the protocol's reader, which leases the slot as a
-//!   `Bytes`, and keeps the newest frame as the latest-frame slot does (dropping the previous
-//!   one, which frees its slot). CPU per frame = the helper thread's around the copy and the
-//!   write (`CLOCK_THREAD_CPUTIME_ID`) + the server thread's whole loop (waking for the pipe
-//!   included). At 30 fps, and back to back (the same JPEG again and again, no encode: the
-//!   floor). Latency: from before the copy to the server having the `Bytes`. The first
+//! - **direct** (the path frames take): a helper thread claims a free slot of a region of shared
+//!   memory, encodes the picture straight into it, marks it sent and writes a FrameShm message
+//!   into an OS pipe; a server thread reads it with the protocol's reader, which leases the slot
+//!   as a `Bytes`, and keeps the newest frame as the latest-frame slot does (dropping the
+//!   previous one, which frees its slot). The encode cannot be told apart from the hop here, so
+//!   the same run alternates direct frames with **copy** frames (the path before: encode into
+//!   the encoder's buffer, copy into a free slot, FrameShm), and a direct frame's hop is its
+//!   helper CPU (claim + encode + send + message) minus the mean CPU of a copy frame's encode,
+//!   plus its server thread's CPU; a copy frame's hop is its copy + message + server CPU. So
+//!   anything the direct path saves or costs in the encode itself (no output copy; stores into
+//!   memory gone cold) shows in its hop. CPU is each thread's `CLOCK_THREAD_CPUTIME_ID`.
+//!   Back to back: copy frames of the same JPEG again and again, no encode (the floor of the
+//!   hand-over). Latency: from the JPEG complete to the server having the `Bytes`. The first
 //!   [`WARMUP`] frames are not counted.
-//! - **inline**: the same with the JPEG inside a Frame message through the pipe (the fallback
-//!   when the server holds every slot, and the only path before protocol 2).
-//! - **encode**: the same picture encoded in this process, CPU per frame.
-//! - **helper**: the real `streamserver-camera run --synthetic` (found next to this binary) with
-//!   a region of shared memory, read like the server reads it: the helper's CPU per frame (from
-//!   `/proc`) — drawing the test pattern + encoding + the hop — next to drawing + encoding in
-//!   this process.
+//! - **inline**: the JPEG inside a Frame message through the pipe (the fallback when the server
+//!   holds every slot, and the only path before protocol 2).
+//! - **encode**: the same picture encoded in this process, back to back, CPU per frame.
+//! - **helper** ([`helper`]): the real `streamserver-camera run --synthetic` with a region of
+//!   shared memory, read like the server reads it: its CPU per frame next to drawing + encoding
+//!   in this process.
+
+mod helper;
 
 use std::fmt::Write as _;
 use std::os::fd::AsFd;
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use streamserver::config::{CameraConfig, EncoderConfig, PixelFormat};
+use streamserver::config::{EncoderConfig, PixelFormat};
 use streamserver::pipeline::encoder::Encoder;
 use streamserver::source::camera::protocol::{
-    unix_ns, CommandWriter, FrameInfo, Hello, HelperSettings, Limits, Message, MessageReader,
-    MessageWriter, ProtocolError, Started,
+    unix_ns, FrameInfo, Hello, Limits, Message, MessageReader, MessageWriter, ProtocolError,
+    Started,
 };
-use streamserver::source::camera::shm::{self, FrameRegion, ShmError, ShmLayout, SlotWriter};
-use streamserver::source::test_pattern::Pattern;
+use streamserver::source::camera::shm::{FrameRegion, ShmError, ShmLayout, SlotWriter};
 
 use crate::picture::Picture;
 
@@ -70,25 +73,6 @@ fn thread_cpu() -> Duration {
     Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
 }
 
-/// CPU time (user + system) of process `pid` from `/proc`.
-fn process_cpu(pid: u32) -> Result<Duration, HopError> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
-    let fields: Vec<&str> = stat
-        .rsplit_once(") ")
-        .map_or("", |r| r.1)
-        .split_whitespace()
-        .collect();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|v| v.parse::<u64>().ok())
-            .unwrap_or(0)
-    };
-    // SAFETY: sysconf has no preconditions.
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
-    Ok(Duration::from_secs_f64((ticks(11) + ticks(12)) as f64 / hz))
-}
-
 fn percentile(v: &mut [Duration], p: f64) -> Duration {
     v.sort();
     v.get(((v.len() as f64 - 1.0) * p).round() as usize)
@@ -103,38 +87,49 @@ pub fn run(seconds: f64, helper: Option<&Path>) -> Result<String, HopError> {
         None => std::env::current_exe()?.with_file_name("streamserver-camera"),
     };
     let mut out = format!(
-        "30 fps, YUV420, quality 80. hop = CPU per frame of the helper's copy into a slot of \
-         shared memory + its FrameShm message + the server reading it and leasing the slot as \
-         a `Bytes` (both threads); inline = the same with the JPEG in a Frame message through \
-         the pipe; latency from before the copy (or write) to the server having the frame; \
-         the first {WARMUP} frames are not counted. helper = the real helper's CPU per frame \
-         (draw the test pattern + encode + hop) next to drawing + encoding the same in one \
-         process.\n\n\
-         | size | JPEG KiB | encode (ms CPU) | hop at 30 fps (µs CPU) | hop / encode | hop back to back (µs CPU) | b2b / encode | hop latency p50 / p99 (µs) | inline at 30 fps (µs CPU) | inline / encode | inline latency p50 / p99 (µs) | helper (ms CPU) | in-process draw + encode (ms CPU) | helper / in-process |\n\
-         |---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
+        "30 fps, YUV420, quality 80. direct = CPU per frame of the hop as the helper makes it: \
+         a slot of shared memory claimed, the JPEG encoded straight into it (minus the same \
+         run's copy-frame encode into the encoder's buffer, hence the standard error), its \
+         FrameShm message, the server \
+         reading it and leasing the slot as a `Bytes` (both threads); copy = the path before \
+         (the JPEG copied from the encoder's buffer into a slot), alternating with direct frames \
+         in the same run; inline = the JPEG in a Frame message through the pipe; latency from \
+         the JPEG complete to the server having the frame; the first {WARMUP} frames are not \
+         counted. helper = the real helper's CPU per frame (draw the test pattern + encode + \
+         hop) next to drawing + encoding the same in one process.\n\n\
+         | size | JPEG KiB | encode (ms CPU) | direct at 30 fps (µs CPU, ± standard error) | direct / encode | copy at 30 fps (µs CPU) | copy / encode | copy back to back (µs CPU) | b2b / encode | direct latency p50 / p99 (µs) | inline at 30 fps (µs CPU) | inline / encode | inline latency p50 / p99 (µs) | helper (ms CPU) | in-process draw + encode (ms CPU) | helper / in-process |\n\
+         |---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
     );
     for (w, h) in SIZES {
         eprintln!("hop {w}x{h}: {seconds} s per part…");
         let (encode, jpeg_bytes) = encode_cost(w, h, seconds)?;
-        let mut shm = hop_cost(w, h, seconds, true, true)?;
-        let b2b = hop_cost(w, h, seconds, false, true)?;
-        let mut inline = hop_cost(w, h, seconds, true, false)?;
-        let (helper_cpu, inproc) = helper_cost(&helper, w, h, seconds)?;
+        let [mut direct, copy] = hop_cost(w, h, seconds, true, [Route::Direct, Route::Copy])?;
+        let [b2b, _] = hop_cost(w, h, seconds, false, [Route::Copy, Route::Copy])?;
+        let [mut inline, _] = hop_cost(w, h, seconds, true, [Route::Inline, Route::Inline])?;
+        let (helper_cpu, inproc) = helper::helper_cost(&helper, w, h, seconds)?;
+        // The direct frames' encode is in their helper CPU: take the copy frames' encode out.
+        let direct_us = direct.cpu_us() - copy.encode_us();
+        // Its uncertainty: two means of a few ms each, subtracted.
+        let direct_se =
+            (Hop::std_error(&direct.totals).powi(2) + Hop::std_error(&copy.encodes).powi(2)).sqrt();
         let us = |d: Duration| d.as_secs_f64() * 1e6;
-        let share = |d: Duration| d.as_secs_f64() / encode.as_secs_f64() * 100.0;
+        let share = |us: f64| us / (encode.as_secs_f64() * 1e6) * 100.0;
         let _ = writeln!(
             out,
-            "| {w}×{h} | {:.0} | {:.3} | {:.1} | {:.2} % | {:.1} | {:.2} % | {:.0} / {:.0} | {:.1} | {:.2} % | {:.0} / {:.0} | {:.3} | {:.3} | {:.2}× |",
+            "| {w}×{h} | {:.0} | {:.3} | {:.1} ± {:.1} | {:.2} % | {:.1} | {:.2} % | {:.1} | {:.2} % | {:.0} / {:.0} | {:.1} | {:.2} % | {:.0} / {:.0} | {:.3} | {:.3} | {:.2}× |",
             jpeg_bytes as f64 / 1024.0,
             encode.as_secs_f64() * 1e3,
-            us(shm.cpu()),
-            share(shm.cpu()),
-            us(b2b.cpu()),
-            share(b2b.cpu()),
-            us(percentile(&mut shm.latency, 0.5)),
-            us(percentile(&mut shm.latency, 0.99)),
-            us(inline.cpu()),
-            share(inline.cpu()),
+            direct_us,
+            direct_se,
+            share(direct_us),
+            copy.cpu_us(),
+            share(copy.cpu_us()),
+            b2b.cpu_us(),
+            share(b2b.cpu_us()),
+            us(percentile(&mut direct.latency, 0.5)),
+            us(percentile(&mut direct.latency, 0.99)),
+            inline.cpu_us(),
+            share(inline.cpu_us()),
             us(percentile(&mut inline.latency, 0.5)),
             us(percentile(&mut inline.latency, 0.99)),
             helper_cpu.as_secs_f64() * 1e3,
@@ -158,76 +153,151 @@ fn encode_cost(w: usize, h: usize, seconds: f64) -> Result<(Duration, usize), Ho
     Ok(((thread_cpu() - c0) / n.max(1), len))
 }
 
-/// One hop run's figures, over the counted frames.
+/// How a frame of a hop run goes from the helper thread to the server thread.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Route {
+    /// Encoded straight into a claimed slot, then FrameShm.
+    Direct,
+    /// Encoded into the encoder's buffer, copied into a free slot, then FrameShm.
+    Copy,
+    /// Encoded into the encoder's buffer, then a Frame message with the JPEG.
+    Inline,
+}
+
+/// One path's figures in a hop run, over its counted frames.
+#[derive(Default)]
 struct Hop {
     frames: u32,
-    /// The helper thread's CPU (copy + message), all counted frames.
+    /// The helper thread's CPU from the JPEG complete to the message written; for a direct
+    /// frame from before the slot is claimed (so its encode is in it).
     helper: Duration,
-    /// The server thread's CPU (wait, read, lease, drop the previous frame), all counted frames.
+    /// The helper thread's CPU encoding into the encoder's buffer (copy and inline frames).
+    encode: Duration,
+    /// The server thread's CPU (wait, read, lease, drop the previous frame).
     server: Duration,
     latency: Vec<Duration>,
+    /// Each counted frame's helper-thread CPU, encode included, in µs (for the spread).
+    totals: Vec<f64>,
+    /// Each counted frame's encode into the encoder's buffer, in µs (copy and inline frames).
+    encodes: Vec<f64>,
 }
 
 impl Hop {
-    /// CPU per frame, both ends.
-    fn cpu(&self) -> Duration {
-        (self.helper + self.server) / self.frames.max(1)
+    /// CPU per frame, both ends, in µs.
+    fn cpu_us(&self) -> f64 {
+        (self.helper + self.server).as_secs_f64() * 1e6 / f64::from(self.frames.max(1))
+    }
+
+    /// CPU per encode into the encoder's buffer, in µs.
+    /// The standard error of the mean of `v`.
+    fn std_error(v: &[f64]) -> f64 {
+        let n = v.len().max(2) as f64;
+        let mean = v.iter().sum::<f64>() / n;
+        (v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0) / n).sqrt()
+    }
+
+    fn encode_us(&self) -> f64 {
+        self.encode.as_secs_f64() * 1e6 / f64::from(self.frames.max(1))
     }
 }
 
 /// One run of `seconds` × 30 frames (plus [`WARMUP`]) from a helper thread to a server thread,
-/// paced at 30 fps with an encode before each hop, or back to back; through shared memory
-/// (`shared`) or inline.
-fn hop_cost(w: usize, h: usize, seconds: f64, paced: bool, shared: bool) -> Result<Hop, HopError> {
+/// paced at 30 fps with an encode before each hop, or back to back (the same JPEG, copy or
+/// inline only); frame `seq` takes `paths[seq % 2]`. Returns each path's figures (with one
+/// path twice, all of them in the first).
+fn hop_cost(
+    w: usize,
+    h: usize,
+    seconds: f64,
+    paced: bool,
+    paths: [Route; 2],
+) -> Result<[Hop; 2], HopError> {
     let (reader_end, writer_end) = std::io::pipe()?;
     let frames = (seconds * FPS) as u64 + WARMUP;
     let layout = ShmLayout::for_frames(MAX_FRAME_BYTES);
+    let shared = paths.iter().any(|&p| p != Route::Inline);
     let (region, slots) = if shared {
         let (region, fd) = FrameRegion::create("bench", layout)?;
         (Some(region), Some(SlotWriter::open(fd.as_fd(), &layout)?))
     } else {
         (None, None)
     };
+    // Which half of the figures frame `seq` counts in: alternate paths, or one path in both.
+    let lane = move |seq: u64| {
+        if paths[0] == paths[1] {
+            0
+        } else {
+            (seq % 2) as usize
+        }
+    };
     let helper = std::thread::Builder::new()
         .name("bench-helper".into())
-        .spawn(move || -> Result<(Duration, Duration, u64), HopError> {
+        .spawn(move || -> Result<[Hop; 2], HopError> {
             let pic = Picture::new(PixelFormat::Yuv420, w, h);
             let mut enc = Encoder::new(&EncoderConfig::default()).map_err(failed)?;
             let same = enc.encode(&pic.raw()).map_err(failed)?;
             let mut out = MessageWriter::hello(writer_end, &hello())?;
             out.started(&started(w, h))?;
-            let (start, mut inline) = (Instant::now(), 0);
-            let (mut copy, mut message) = (Duration::ZERO, Duration::ZERO);
+            let (start, mut hops) = (Instant::now(), [Hop::default(), Hop::default()]);
+            let mut inline = 0u64;
             for seq in 1..=frames {
-                let jpeg = if paced {
+                if paced {
                     let due = start + Duration::from_secs_f64(seq as f64 / FPS);
                     std::thread::sleep(due.saturating_duration_since(Instant::now()));
-                    enc.encode(&pic.raw()).map_err(failed)?
-                } else {
-                    same.clone()
-                };
+                }
+                let path = paths[(seq % 2) as usize];
                 let c0 = thread_cpu();
-                let info = FrameInfo {
+                let mut info = FrameInfo {
                     seq,
-                    captured_unix_ns: unix_ns(SystemTime::now()),
+                    captured_unix_ns: 0,
                     width: w as u32,
                     height: h as u32,
                 };
-                let sent = slots.as_ref().and_then(|s| s.write(&jpeg));
-                let c1 = thread_cpu();
-                match sent {
-                    Some(sent) => out.frame_shm(&info, sent.slot, sent.len)?,
-                    None => {
-                        inline += u64::from(slots.is_some());
-                        out.frame(&info, &jpeg)?
+                let c1 = if path == Route::Direct {
+                    let mut slot = slots
+                        .as_ref()
+                        .and_then(|s| s.reserve())
+                        .ok_or_else(|| failed("no free slot"))?;
+                    let len = enc.encode_into(&pic.raw(), slot.buf()).map_err(failed)?;
+                    let sent = slot.send(len).ok_or_else(|| failed("an empty JPEG"))?;
+                    info.captured_unix_ns = unix_ns(SystemTime::now());
+                    out.frame_shm(&info, sent.slot, sent.len)?;
+                    c0
+                } else {
+                    let jpeg = if paced {
+                        enc.encode(&pic.raw()).map_err(failed)?
+                    } else {
+                        same.clone()
+                    };
+                    let c1 = thread_cpu();
+                    info.captured_unix_ns = unix_ns(SystemTime::now());
+                    match slots.as_ref().and_then(|s| s.write(&jpeg)) {
+                        Some(sent) if path == Route::Copy => {
+                            out.frame_shm(&info, sent.slot, sent.len)?
+                        }
+                        Some(_) => return Err(failed("an inline run with shared memory")),
+                        None => {
+                            // Copy frames too when the server holds every slot (back to back).
+                            inline += u64::from(path == Route::Copy);
+                            out.frame(&info, &jpeg)?
+                        }
                     }
-                }
+                    c1
+                };
                 if seq > WARMUP {
-                    copy += c1 - c0;
-                    message += thread_cpu() - c1;
+                    let hop = &mut hops[lane(seq)];
+                    hop.frames += 1;
+                    let c2 = thread_cpu();
+                    hop.encode += c1 - c0;
+                    hop.helper += c2 - c1;
+                    hop.totals.push((c2 - c0).as_secs_f64() * 1e6);
+                    hop.encodes.push((c1 - c0).as_secs_f64() * 1e6);
                 }
             }
-            Ok((copy, message, inline))
+            if inline > 0 {
+                eprintln!("  {inline} of {frames} copy frames inline (no free slot)");
+            }
+            Ok(hops)
         })?;
     let (mut reader, _) = MessageReader::handshake(reader_end, Limits::default())?;
     if let Some(region) = &region {
@@ -237,15 +307,15 @@ fn hop_cost(w: usize, h: usize, seconds: f64, paced: bool, shared: bool) -> Resu
         Message::Started(_) => {}
         other => return Err(failed(format!("expected Started, got {other:?}"))),
     }
-    let mut latency = Vec::with_capacity(frames as usize);
+    let (mut server, mut latency) = ([Duration::ZERO; 2], [Vec::new(), Vec::new()]);
     let mut latest = None;
-    let mut c0 = thread_cpu();
     for seq in 1..=frames {
+        let c0 = thread_cpu();
         match reader.read_message()? {
             Message::Frame(f) => {
                 if seq > WARMUP {
                     let now = unix_ns(SystemTime::now());
-                    latency.push(Duration::from_nanos(
+                    latency[lane(seq)].push(Duration::from_nanos(
                         now.saturating_sub(f.info.captured_unix_ns),
                     ));
                 }
@@ -253,37 +323,29 @@ fn hop_cost(w: usize, h: usize, seconds: f64, paced: bool, shared: bool) -> Resu
             }
             other => return Err(failed(format!("unexpected {other:?}"))),
         }
-        if seq == WARMUP {
-            c0 = thread_cpu();
+        if seq > WARMUP {
+            server[lane(seq)] += thread_cpu() - c0;
         }
     }
-    let server = thread_cpu() - c0;
     drop(latest);
-    let (copy, message, inline) = helper
+    let mut hops = helper
         .join()
         .map_err(|_| failed("the helper thread panicked"))??;
-    let counted = (frames - WARMUP) as u32;
-    let us = |d: Duration| d.as_secs_f64() * 1e6 / f64::from(counted);
-    eprintln!(
-        "  {} {w}x{h} ({}): helper {:.1} µs (copy {:.1} + message {:.1}), server {:.1} µs per frame{}",
-        if shared { "hop" } else { "inline" },
-        if paced { "30 fps" } else { "back to back" },
-        us(copy + message),
-        us(copy),
-        us(message),
-        us(server),
-        if shared {
-            format!(", {inline} of {frames} frames inline (no free slot)")
-        } else {
-            String::new()
-        }
-    );
-    Ok(Hop {
-        frames: counted,
-        helper: copy + message,
-        server,
-        latency,
-    })
+    for (i, hop) in hops.iter_mut().enumerate() {
+        hop.server = server[i];
+        hop.latency = std::mem::take(&mut latency[i]);
+    }
+    let per = |d: Duration, hop: &Hop| d.as_secs_f64() * 1e6 / f64::from(hop.frames.max(1));
+    for (path, hop) in paths.iter().zip(&hops).filter(|(_, hop)| hop.frames > 0) {
+        eprintln!(
+            "  {path:?} {w}x{h} ({}): encode {:.1} µs, helper {:.1} µs, server {:.1} µs per frame",
+            if paced { "30 fps" } else { "back to back" },
+            per(hop.encode, hop),
+            per(hop.helper, hop),
+            per(hop.server, hop),
+        );
+    }
+    Ok(hops)
 }
 
 fn hello() -> Hello {
@@ -303,93 +365,4 @@ fn started(w: usize, h: usize) -> Started {
         camera_id: "bench".into(),
         model: "bench".into(),
     }
-}
-
-/// The real synthetic helper's CPU per frame (frames through its shared memory, as the server
-/// runs it), and drawing + encoding the same in this process.
-fn helper_cost(
-    helper: &Path,
-    w: usize,
-    h: usize,
-    seconds: f64,
-) -> Result<(Duration, Duration), HopError> {
-    let layout = ShmLayout::for_frames(MAX_FRAME_BYTES);
-    let (region, fd) = FrameRegion::create("bench-helper", layout)?;
-    let mut command = Command::new(helper);
-    shm::pass_to_child(&mut command, &fd);
-    let mut child = command
-        .args(["run", "--synthetic"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(|e| {
-            failed(format!(
-                "{}: {e} (build it: cargo build --release --workspace)",
-                helper.display()
-            ))
-        })?;
-    drop(fd);
-    let settings = HelperSettings {
-        stream: "bench".into(),
-        camera: CameraConfig {
-            width: w as u32,
-            height: h as u32,
-            fps: FPS,
-            ..CameraConfig::default()
-        },
-        encoder: EncoderConfig {
-            workers: 1,
-            ..EncoderConfig::default()
-        },
-        overlay: Default::default(),
-        max_frame_bytes: MAX_FRAME_BYTES,
-        shared_frames: Some(layout),
-    };
-    let mut commands = CommandWriter::new(child.stdin.take().expect("piped"));
-    let stdout = child.stdout.take().expect("piped");
-    let (mut reader, _) = MessageReader::handshake(stdout, Limits::default())?;
-    reader.share_frames(Arc::clone(&region));
-    commands.start(&settings)?;
-    // Warm up one second, then count; keep the newest frame as the server does.
-    let (mut frames, mut through_shm) = (0u32, 0u32);
-    let mut counting: Option<(Instant, Duration)> = None;
-    let mut latest = None;
-    loop {
-        match reader.read_message()? {
-            Message::Frame(f) => {
-                match counting {
-                    None if f64::from(frames) >= FPS => {
-                        counting = Some((Instant::now(), process_cpu(child.id())?));
-                        (frames, through_shm) = (0, 0);
-                    }
-                    Some((t0, _)) if t0.elapsed().as_secs_f64() >= seconds => break,
-                    _ => {}
-                }
-                frames += 1;
-                through_shm += u32::from(region.contains(&f.jpeg));
-                latest = Some(f.jpeg);
-            }
-            Message::Failed(f) => return Err(failed(format!("the helper failed: {f}"))),
-            _ => {}
-        }
-    }
-    let (_, c0) = counting.expect("counting started");
-    let helper_cpu = (process_cpu(child.id())? - c0) / frames.max(1);
-    eprintln!("  helper {w}x{h}: {frames} frames, {through_shm} through shared memory");
-    drop(latest);
-    let _ = commands.stop();
-    drop(commands);
-    drop(reader); // frames still on their way must not block the helper's exit
-    let _ = child.wait();
-    // The same drawing and encoding in this process.
-    let mut pattern = Pattern::new("bench", w, h, FPS);
-    let mut enc = Encoder::new(&EncoderConfig::default()).map_err(failed)?;
-    let (t0, c0, mut n) = (Instant::now(), thread_cpu(), 0u64);
-    while t0.elapsed().as_secs_f64() < seconds.min(2.0) {
-        let frame = pattern.draw(n, SystemTime::now(), PixelFormat::Yuv420);
-        std::hint::black_box(enc.encode(&frame).map_err(failed)?);
-        n += 1;
-    }
-    Ok((helper_cpu, (thread_cpu() - c0) / n.max(1) as u32))
 }

@@ -6,7 +6,7 @@
 //! an atomic store. So a server that reads slowly fills the pipe, the workers wait on the
 //! mutex, the pool finds them busy and drops frames, and the camera keeps its buffers.
 //!
-//! - A Frame's `seq` is the pool's frame number ([`EncodedFrame::frame_seq`]): every captured
+//! - A Frame's `seq` is the pool's frame number ([`FrameMeta::frame_seq`]): every captured
 //!   frame takes one, so a gap is frames captured but not sent. A frame the writer refuses (an
 //!   older frame finishing after a newer message went out) or one over `max_frame_bytes` is
 //!   dropped, never sent.
@@ -15,10 +15,15 @@
 //!   was written for [`ALIVE_INTERVAL`] ([`ProtocolOutput::alive_if_due`]).
 //! - A failed write means the server is gone: the output is then broken, writes nothing more,
 //!   and the control thread ends the helper.
-//! - With the server's shared memory ([`ProtocolOutput::share_frames`]) a frame is copied into
-//!   a free slot (outside the lock, so workers copy in parallel) and only a FrameShm message is
-//!   written; when the server holds every slot (slow clients keep old frames) the frame goes
-//!   inline in a Frame message, and is counted ([`ProtocolOutput::inline_frames`]).
+//! - With the server's shared memory ([`ProtocolOutput::share_frames`]) the output lends each
+//!   encode worker a free slot before it encodes ([`FrameOutput::lend`]), the JPEG is written
+//!   straight into it (no copy; workers encode in parallel, each into its own slot) and only a
+//!   FrameShm message is written. A slot abandoned unsent (the JPEG did not fit or was over
+//!   `max_frame_bytes`, the encode failed, the frame was overtaken, the pool stops, the message
+//!   was not written) is FREE again. A JPEG the worker made in its own buffer (no slot was free
+//!   when it started, or the JPEG did not fit) is copied into a slot free by then, or, when the
+//!   server holds every slot (slow clients keep old frames), goes inline in a Frame message,
+//!   counted ([`ProtocolOutput::inline_frames`]).
 
 use std::fs::File;
 use std::io::Write;
@@ -29,13 +34,13 @@ use std::time::{Duration, Instant};
 use streamserver::config::EncoderConfig;
 use streamserver::pipeline::encode_pool::{EncodePool, EncodePoolError};
 use streamserver::pipeline::rotate::QuarterTurn;
-use streamserver::pipeline::sink::{EncodedFrame, FrameOutput};
+use streamserver::pipeline::sink::{Destination, EncodedFrame, FrameMeta, FrameOutput};
 use streamserver::pipeline::transform::Transform;
 use streamserver::source::camera::protocol::{
     unix_ns, FailureKind, FrameInfo, HelperSettings, MessageWriter, Peer, ProtocolError, Started,
     ALIVE_INTERVAL,
 };
-use streamserver::source::camera::shm::SlotWriter;
+use streamserver::source::camera::shm::{Reserved, Sent, SlotWriter};
 use tracing::{debug, info, warn};
 
 /// Every this many oversized frames, one warning.
@@ -189,42 +194,49 @@ impl<W: Write> ProtocolOutput<W> {
     }
 }
 
-impl<W: Write + Send + 'static> FrameOutput for ProtocolOutput<W> {
-    fn publish(&self, frame: EncodedFrame) {
+impl<W: Write + Send + 'static> ProtocolOutput<W> {
+    /// Whether a JPEG of `len` bytes is over the server's `max_frame_bytes`: then it is dropped
+    /// (counted, with a warning every [`OVERSIZED_WARN_EVERY`]).
+    fn oversized(&self, len: usize) -> bool {
         let max = self.inner.max_frame_bytes.load(Relaxed);
-        if frame.jpeg.len() > max {
-            let n = self.inner.oversized.fetch_add(1, Relaxed);
-            if n.is_multiple_of(OVERSIZED_WARN_EVERY) {
-                warn!(bytes = frame.jpeg.len(), max_frame_bytes = max, dropped = n + 1, "JPEG over the server's max_frame_bytes; frame dropped (lower the quality or the size)");
-            }
-            FrameOutput::frame_dropped(self);
-            return;
+        if len <= max {
+            return false;
         }
+        let n = self.inner.oversized.fetch_add(1, Relaxed);
+        if n.is_multiple_of(OVERSIZED_WARN_EVERY) {
+            warn!(bytes = len, max_frame_bytes = max, dropped = n + 1, "JPEG over the server's max_frame_bytes; frame dropped (lower the quality or the size)");
+        }
+        FrameOutput::frame_dropped(self);
+        true
+    }
+
+    /// Writes the Frame or FrameShm message of a frame; a slot whose message was not written
+    /// is FREE again, and a frame not sent is counted dropped.
+    fn send_frame(&self, meta: FrameMeta, payload: Payload<'_>) {
         let info = FrameInfo {
-            seq: frame.frame_seq,
-            captured_unix_ns: unix_ns(frame.captured_at),
-            width: frame.width,
-            height: frame.height,
+            seq: meta.frame_seq,
+            captured_unix_ns: unix_ns(meta.captured_at),
+            width: meta.width,
+            height: meta.height,
         };
-        let slots = self.inner.slots.get();
-        let sent = slots.and_then(|s| s.write(&frame.jpeg));
         let written = self.write(|w| {
-            match sent {
-                Some(s) => w.out.frame_shm(&info, s.slot, s.len)?,
-                None => w.out.frame(&info, &frame.jpeg)?,
+            match payload {
+                Payload::Slot(s) => w.out.frame_shm(&info, s.slot, s.len)?,
+                Payload::Inline(jpeg) => w.out.frame(&info, jpeg)?,
             }
             w.last_seq = info.seq;
             Ok(true)
         });
-        if let (Some(slots), Some(s)) = (slots, sent) {
-            if written.is_err() {
-                slots.unsend(s); // no message names it
+        let slots = self.inner.slots.get();
+        match (payload, slots) {
+            (Payload::Slot(s), Some(slots)) if written.is_err() => slots.unsend(s), // no message names it
+            (Payload::Inline(_), Some(_)) if written.is_ok() => {
+                let n = self.inner.inline.fetch_add(1, Relaxed);
+                if n == 0 {
+                    info!(seq = info.seq, "no free frame slot (the server holds them all): frames go inline until one is free (counted)");
+                }
             }
-        } else if slots.is_some() && written.is_ok() {
-            let n = self.inner.inline.fetch_add(1, Relaxed);
-            if n == 0 {
-                info!(seq = info.seq, "no free frame slot (the server holds them all): frames go inline until one is free (counted)");
-            }
+            _ => {}
         }
         match written {
             Ok(()) => {}
@@ -234,6 +246,56 @@ impl<W: Write + Send + 'static> FrameOutput for ProtocolOutput<W> {
             }
             Err(_) => FrameOutput::frame_dropped(self), // broken: the control thread ends the run
         }
+    }
+}
+
+/// Where a frame's JPEG is: in a SENT slot of the shared memory, or here (inline).
+#[derive(Clone, Copy)]
+enum Payload<'a> {
+    Slot(Sent),
+    Inline(&'a [u8]),
+}
+
+/// A free slot of the shared memory lent to an encode worker ([`FrameOutput::lend`]): the JPEG
+/// is encoded straight into it. Dropped unpublished, the slot is FREE again.
+struct SlotDestination<'a, W> {
+    output: &'a ProtocolOutput<W>,
+    slot: Reserved<'a>,
+}
+
+impl<W: Write + Send + 'static> Destination for SlotDestination<'_, W> {
+    fn buf(&mut self) -> &mut [u8] {
+        self.slot.buf()
+    }
+
+    fn publish(self: Box<Self>, len: usize, meta: FrameMeta) {
+        let Self { output, slot } = *self;
+        if output.oversized(len) {
+            return; // the slot is FREE again
+        }
+        match slot.send(len) {
+            Some(sent) => output.send_frame(meta, Payload::Slot(sent)),
+            None => FrameOutput::frame_dropped(output), // an empty JPEG: the slot is FREE again
+        }
+    }
+}
+
+impl<W: Write + Send + 'static> FrameOutput for ProtocolOutput<W> {
+    fn publish(&self, frame: EncodedFrame) {
+        if self.oversized(frame.jpeg.len()) {
+            return;
+        }
+        match self.inner.slots.get().and_then(|s| s.write(&frame.jpeg)) {
+            Some(sent) => self.send_frame(frame.meta, Payload::Slot(sent)),
+            None => self.send_frame(frame.meta, Payload::Inline(&frame.jpeg)),
+        }
+    }
+
+    /// A free slot of the shared memory, if Start offered it and the server does not hold
+    /// every slot.
+    fn lend(&self) -> Option<Box<dyn Destination + '_>> {
+        let slot = self.inner.slots.get()?.reserve()?;
+        Some(Box::new(SlotDestination { output: self, slot }))
     }
 
     fn frame_dropped(&self) {

@@ -29,7 +29,11 @@
 //!
 //! **Where JPEGs go.** The pool publishes through a [`FrameOutput`]: a stream's `FrameSink` in
 //! the server, the protocol writer in the camera helper. Every offer takes the next frame number
-//! ([`frame_seq`](super::sink::EncodedFrame::frame_seq)), so the helper's sequence counts frames captured, sent or not.
+//! ([`frame_seq`](super::sink::FrameMeta::frame_seq)), so the helper's sequence counts frames
+//! captured, sent or not. An output may lend a worker memory to encode into
+//! ([`FrameOutput::lend`]: the helper's free shared-memory slot), reserved before the encode;
+//! when it has none, or the JPEG does not fit, the worker encodes into its own buffer (a JPEG
+//! too large for the lent memory is encoded twice) and publishes that.
 //!
 //! **Turn and overlay.** A pool made [`with_transform`](EncodePool::with_transform) turns each
 //! frame and draws the stream's overlay into it before encoding, in the worker, on its copy

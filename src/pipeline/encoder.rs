@@ -5,8 +5,10 @@
 //! cameras deliver them. YUV input is compressed from its planes directly
 //! (`tj3CompressFromYUVPlanes8`), never converted to RGB; NV12's interleaved chroma is split into
 //! two planes in buffers kept by the encoder, and an odd-sized frame's Y plane is padded to even
-//! size (libjpeg-turbo reads 4:2:0 luma in 2×2 units). The compressed output goes into a worst-case sized
-//! buffer that is reused, so the only allocation per frame is the returned [`Bytes`].
+//! size (libjpeg-turbo reads 4:2:0 luma in 2×2 units). [`Encoder::encode`] compresses into a
+//! worst-case sized buffer that is reused, so the only allocation per frame is the returned
+//! [`Bytes`]; [`Encoder::encode_into`] compresses into memory the caller lends (the camera
+//! helper's shared-memory slot), so the JPEG is never copied.
 
 use bytes::Bytes;
 use turbojpeg::{Compressor, Image, OutputBuf, Subsamp, YuvPlanesImage};
@@ -160,12 +162,32 @@ impl Encoder {
     /// Encodes one frame. The returned bytes are the only per-frame allocation.
     pub fn encode(&mut self, frame: &RawFrame) -> Result<Bytes, EncodeError> {
         check_frame(frame)?;
+        let subsamp = match frame.format {
+            PixelFormat::Rgb888 | PixelFormat::Bgr888 => turbo_subsamp(self.subsampling),
+            PixelFormat::Yuv420 | PixelFormat::Nv12 => Subsamp::Sub2x2,
+        };
+        let mut out = std::mem::take(&mut self.out);
+        grow(
+            &mut out,
+            turbojpeg::compressed_buf_len(frame.width, frame.height, subsamp)?,
+        );
+        let len = self.encode_into(frame, &mut out);
+        self.out = out;
+        Ok(Bytes::copy_from_slice(&self.out[..len?]))
+    }
+
+    /// Encodes one frame into `out` (memory lent by the frame's output, such as a slot of the
+    /// camera helper's shared memory); returns the JPEG's length. A JPEG longer than `out` is
+    /// an error ([`EncodeError::Turbo`], libjpeg-turbo stops at the end of `out`); `out` is
+    /// then partly written.
+    pub fn encode_into(&mut self, frame: &RawFrame, out: &mut [u8]) -> Result<usize, EncodeError> {
+        check_frame(frame)?;
         let (w, h) = (frame.width, frame.height);
-        let len = match frame.format {
+        let mut buf = OutputBuf::borrowed(out);
+        match frame.format {
             PixelFormat::Rgb888 | PixelFormat::Bgr888 => {
-                let subsamp = turbo_subsamp(self.subsampling);
-                self.compressor.set_subsamp(subsamp)?;
-                grow(&mut self.out, turbojpeg::compressed_buf_len(w, h, subsamp)?);
+                self.compressor
+                    .set_subsamp(turbo_subsamp(self.subsampling))?;
                 let image = Image {
                     pixels: frame.planes[0].data,
                     width: w,
@@ -177,9 +199,7 @@ impl Encoder {
                         turbojpeg::PixelFormat::BGR
                     },
                 };
-                let mut out = OutputBuf::borrowed(&mut self.out);
-                self.compressor.compress(image, &mut out)?;
-                out.len()
+                self.compressor.compress(image, &mut buf)?;
             }
             PixelFormat::Yuv420 | PixelFormat::Nv12 => {
                 let [mut y, mut u, mut v] = frame.planes;
@@ -203,26 +223,11 @@ impl Encoder {
                     };
                 }
                 let image = yuv_planes(w, h, y, u.data, u.stride, v.data, v.stride);
-                compress_planes(&mut self.compressor, &mut self.out, &image)?
+                self.compressor.compress_yuv_planes(&image, &mut buf)?;
             }
-        };
-        Ok(Bytes::copy_from_slice(&self.out[..len]))
+        }
+        Ok(buf.len())
     }
-}
-
-/// Compresses 4:2:0 planes into `out` (grown to the worst case once); returns the JPEG length.
-fn compress_planes(
-    compressor: &mut Compressor,
-    out: &mut Vec<u8>,
-    image: &YuvPlanesImage<&[u8]>,
-) -> Result<usize, EncodeError> {
-    grow(
-        out,
-        turbojpeg::compressed_buf_len(image.width, image.height, Subsamp::Sub2x2)?,
-    );
-    let mut buf = OutputBuf::borrowed(out);
-    compressor.compress_yuv_planes(image, &mut buf)?;
-    Ok(buf.len())
 }
 
 fn yuv_planes<'a>(

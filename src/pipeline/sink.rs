@@ -1,7 +1,8 @@
 //! Where frames go: [`FrameSink`] (a stream's latest-frame slot, counters and demand, bundled so
 //! a source needs one value) and [`FrameOutput`], the narrower seam the encode pool publishes
 //! through — a `FrameSink` in the server, the protocol writer in the camera helper
-//! (`streamserver-camera`), which sends its JPEGs to the server instead of a slot.
+//! (`streamserver-camera`), which sends its JPEGs to the server instead of a slot and lends
+//! the workers its shared memory to encode into ([`Destination`]).
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -16,6 +17,12 @@ use super::stats::StreamStats;
 #[derive(Debug, Clone)]
 pub struct EncodedFrame {
     pub jpeg: Bytes,
+    pub meta: FrameMeta,
+}
+
+/// What the encode pool knows of a frame besides its JPEG.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FrameMeta {
     pub captured_at: SystemTime,
     pub width: u32,
     pub height: u32,
@@ -24,12 +31,30 @@ pub struct EncodedFrame {
     pub frame_seq: u64,
 }
 
-/// What the encode pool publishes into. Called from the pool's worker threads (`publish`,
-/// `frame_dropped`) and from the capturing thread (the rest), so an implementation must never
-/// block the capturing thread for long.
+/// Memory a [`FrameOutput`] lends an encode worker for one JPEG (the camera helper's
+/// shared-memory slot), so that the JPEG is published where it was encoded and never copied.
+/// Dropped unpublished (the JPEG did not fit, the encode failed, the frame was overtaken, the
+/// pool stops), the memory goes back to the output.
+pub trait Destination {
+    /// The memory to encode into; its length is the most the JPEG may take.
+    fn buf(&mut self) -> &mut [u8];
+    /// Publishes the JPEG in the first `len` bytes of [`Destination::buf`], as
+    /// [`FrameOutput::publish`] publishes an [`EncodedFrame`].
+    fn publish(self: Box<Self>, len: usize, meta: FrameMeta);
+}
+
+/// What the encode pool publishes into. Called from the pool's worker threads (`lend`,
+/// `publish`, `frame_dropped`) and from the capturing thread (the rest), so an implementation
+/// must never block the capturing thread for long.
 pub trait FrameOutput: Send + Sync {
     /// A JPEG in capture order (the pool never publishes an older frame after a newer one).
     fn publish(&self, frame: EncodedFrame);
+    /// Memory to encode the next JPEG into, if the output has some free; None (the default):
+    /// the worker encodes into its own buffer and calls [`FrameOutput::publish`]. The same
+    /// capture-order rule holds for [`Destination::publish`].
+    fn lend(&self) -> Option<Box<dyn Destination + '_>> {
+        None
+    }
     /// A frame captured but not published (every worker busy, or overtaken by a newer one).
     fn frame_dropped(&self);
     /// Offer `frame_seq` was not encoded because nobody wants frames: a sign of life.
@@ -87,7 +112,8 @@ impl FrameSink {
 
 impl FrameOutput for FrameSink {
     fn publish(&self, frame: EncodedFrame) {
-        self.publish_jpeg(frame.jpeg, frame.captured_at, frame.width, frame.height);
+        let m = frame.meta;
+        self.publish_jpeg(frame.jpeg, m.captured_at, m.width, m.height);
     }
 
     fn frame_dropped(&self) {

@@ -1,6 +1,7 @@
 //! Unit tests of the protocol output: what the server's reader gets from frames, refusals,
 //! oversized JPEGs, idle frames (Alive pacing), a dead pipe, and frames through shared memory
-//! (inline when no slot is free).
+//! (encoded straight into a lent slot; copied into one or inline when none was free or the JPEG
+//! does not fit; an abandoned slot FREE again).
 
 use std::io;
 use std::os::fd::AsFd;
@@ -9,7 +10,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use streamserver::source::camera::protocol::{Hello, Limits, Message, MessageReader};
-use streamserver::source::camera::shm::{FrameRegion, ShmLayout, FREE, SENT};
+use streamserver::source::camera::shm::{FrameRegion, ShmLayout, FREE, LEASED, SENT, WRITING};
 
 use super::*;
 
@@ -91,13 +92,19 @@ fn read_all(buf: &Shared, region: Option<&Arc<FrameRegion>>) -> Vec<Message> {
     }
 }
 
-fn frame(seq: u64, len: usize) -> EncodedFrame {
-    EncodedFrame {
-        jpeg: Bytes::from(vec![0xAB; len]),
+fn meta(seq: u64) -> FrameMeta {
+    FrameMeta {
         captured_at: UNIX_EPOCH + Duration::from_millis(1_700_000_000_123),
         width: 64,
         height: 48,
         frame_seq: seq,
+    }
+}
+
+fn frame(seq: u64, len: usize) -> EncodedFrame {
+    EncodedFrame {
+        jpeg: Bytes::from(vec![0xAB; len]),
+        meta: meta(seq),
     }
 }
 
@@ -186,9 +193,13 @@ fn a_dead_pipe_breaks_the_output_and_nothing_more_is_written() {
     assert!(out.failed(FailureKind::Other, "x").is_err());
 }
 
-#[test]
-fn the_pool_encodes_into_the_output_until_demand_stops() {
-    let (out, buf) = output();
+/// A one-worker encode pool publishing into `out`; the closure offers test-pattern frame `n`
+/// of `width`×`height` and waits for the worker to finish it.
+fn pool_of<W: Write + Send + 'static>(
+    out: &ProtocolOutput<W>,
+    width: usize,
+    height: usize,
+) -> impl FnMut(u64) {
     let settings = HelperSettings {
         stream: "t".into(),
         camera: Default::default(),
@@ -200,23 +211,29 @@ fn the_pool_encodes_into_the_output_until_demand_stops() {
         max_frame_bytes: 100_000,
         shared_frames: None,
     };
-    let mut pool = encode_pool(&settings, &out).unwrap();
-    out.set_max_frame_bytes(settings.max_frame_bytes);
-    let mut pattern = streamserver::source::test_pattern::Pattern::new("t", 64, 48, 30.0);
+    let mut pool = encode_pool(&settings, out).unwrap();
+    let mut pattern = streamserver::source::test_pattern::Pattern::new("t", width, height, 30.0);
     let format = streamserver::config::PixelFormat::Yuv420;
-    let mut offer = |n| {
+    move |n| {
         pool.offer(
             &pattern.draw(n, SystemTime::now(), format),
             SystemTime::now(),
         )
         .unwrap();
-        sleep(Duration::from_millis(30)); // the one worker finishes
-    };
+        sleep(Duration::from_millis(100)); // the one worker finishes
+    }
+}
+
+#[test]
+fn the_pool_encodes_into_the_output_until_demand_stops() {
+    let (out, buf) = output();
+    out.set_max_frame_bytes(100_000);
+    let mut offer = pool_of(&out, 64, 48);
     offer(1);
     out.set_wanted(false);
     offer(2);
     offer(3);
-    drop(pool);
+    drop(offer); // and the pool it holds
     let got = messages(&buf);
     assert_eq!(got.len(), 2, "{got:?}");
     let Message::Frame(f) = &got[1] else {
@@ -230,9 +247,14 @@ fn the_pool_encodes_into_the_output_until_demand_stops() {
 /// An output that hands frames over through a region of shared memory, which the test reads
 /// as the server does.
 fn shared_output() -> (ProtocolOutput<Shared>, Shared, Arc<FrameRegion>) {
+    shared_output_of(100_000)
+}
+
+/// [`shared_output`] with slots of `slot_bytes` rounded up to whole pages.
+fn shared_output_of(slot_bytes: usize) -> (ProtocolOutput<Shared>, Shared, Arc<FrameRegion>) {
     let (out, buf) = output();
     out.set_max_frame_bytes(100_000);
-    let layout = ShmLayout::for_frames(100_000);
+    let layout = ShmLayout::for_frames(slot_bytes);
     let (region, fd) = FrameRegion::create("output", layout).unwrap();
     out.share_frames(SlotWriter::open(fd.as_fd(), &layout).unwrap());
     (out, buf, region)
@@ -280,4 +302,67 @@ fn a_frame_whose_message_cannot_be_sent_frees_its_slot() {
     out.publish(frame(5, 100)); // refused: not after 5
     assert_eq!(region.state_of(1), Some(FREE));
     assert_eq!((out.dropped(), out.inline_frames()), (2, 0));
+}
+
+#[test]
+fn the_pool_encodes_straight_into_a_free_slot_lent_to_it() {
+    let (out, buf, region) = shared_output();
+    let mut offer = pool_of(&out, 64, 48);
+    offer(1); // the pool's frame 1, into slot 0
+    drop(offer);
+    assert_eq!(region.state_of(0), Some(SENT));
+    let mut lent = out.lend().expect("a free slot");
+    assert_eq!(region.state_of(1), Some(WRITING));
+    lent.buf()[..4].copy_from_slice(b"\xFF\xD8..");
+    lent.publish(4, meta(2));
+    assert_eq!(region.state_of(1), Some(SENT));
+    assert_eq!(out.inline_frames(), 0);
+    let got = shared_messages(&buf, &region);
+    let frames: Vec<_> = got[1..]
+        .iter()
+        .map(|m| match m {
+            Message::Frame(f) => (f.info.seq, region.contains(&f.jpeg), f.jpeg[..2].to_vec()),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        frames,
+        [(1, true, vec![0xFF, 0xD8]), (2, true, vec![0xFF, 0xD8])]
+    );
+    assert_eq!(
+        (region.state_of(1), region.state_of(2)),
+        (Some(LEASED), Some(FREE))
+    );
+}
+
+#[test]
+fn a_slot_lent_but_not_sent_is_free_again() {
+    let (out, _buf, region) = shared_output();
+    drop(out.lend().unwrap()); // the encode failed, the frame was overtaken, the pool stopped
+    assert_eq!(region.state_of(0), Some(FREE));
+    let mut lent = out.lend().unwrap();
+    lent.buf()[..4].copy_from_slice(b"jpeg");
+    out.set_max_frame_bytes(3);
+    lent.publish(4, meta(1)); // over max_frame_bytes: dropped, not sent
+    assert_eq!((region.state_of(0), out.dropped()), (Some(FREE), 1));
+}
+
+#[test]
+fn a_jpeg_larger_than_a_slot_goes_inline_and_leaves_the_slot_free() {
+    let (out, buf, region) = shared_output_of(1); // one page: a 640×480 JPEG does not fit
+    let mut offer = pool_of(&out, 640, 480);
+    offer(1);
+    drop(offer);
+    let got = shared_messages(&buf, &region);
+    let Message::Frame(f) = &got[1] else {
+        panic!("{got:?}")
+    };
+    assert!(
+        f.jpeg.len() > region.layout().slot_bytes,
+        "{}",
+        f.jpeg.len()
+    );
+    assert!(!region.contains(&f.jpeg), "inline");
+    assert_eq!(&f.jpeg[..2], &[0xFF, 0xD8]);
+    assert_eq!((region.state_of(0), out.inline_frames()), (Some(FREE), 1));
 }

@@ -1,13 +1,16 @@
 //! The worker side of the encoding pool: the shared state, the per-worker mailbox and the
-//! worker loop (wait for a frame, encode it outside the lock, publish it in capture order).
+//! worker loop (wait for a frame, encode it outside the lock — into memory the output lends
+//! when it has some, else into the worker's own buffer — and publish it in capture order).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::SystemTime;
 
+use bytes::Bytes;
+
 use super::EncodePoolError;
-use crate::pipeline::encoder::{Encoder, FrameMut, PixelFormat, RawFrame};
-use crate::pipeline::sink::{EncodedFrame, FrameOutput};
+use crate::pipeline::encoder::{EncodeError, Encoder, FrameMut, PixelFormat, RawFrame};
+use crate::pipeline::sink::{Destination, EncodedFrame, FrameMeta, FrameOutput};
 use crate::pipeline::transform::Transformer;
 use crate::util::panic_message;
 
@@ -97,7 +100,7 @@ pub(super) enum Stage {
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Job {
     pub(super) capture_seq: u64,
-    /// The offer's number ([`EncodedFrame::frame_seq`]).
+    /// The offer's number ([`FrameMeta::frame_seq`]).
     pub(super) frame_seq: u64,
     pub(super) captured_at: SystemTime,
 }
@@ -187,20 +190,23 @@ fn worker_loop(
         };
         let mut buf = buf;
         let frame = transformer.apply(buf.as_mut(), job.captured_at);
-        let (width, height) = (frame.width as u32, frame.height as u32);
-        match encoder.encode(&frame) {
+        let meta = FrameMeta {
+            captured_at: job.captured_at,
+            width: frame.width as u32,
+            height: frame.height as u32,
+            frame_seq: job.frame_seq,
+        };
+        match encode(shared.output.as_ref(), encoder, &frame) {
             Ok(jpeg) => {
                 let mut newest = lock(&shared.newest_published);
                 if job.capture_seq > *newest {
                     *newest = job.capture_seq;
-                    shared.output.publish(EncodedFrame {
-                        jpeg,
-                        captured_at: job.captured_at,
-                        width,
-                        height,
-                        frame_seq: job.frame_seq,
-                    });
+                    match jpeg {
+                        Jpeg::Lent(dest, len) => dest.publish(len, meta),
+                        Jpeg::Own(jpeg) => shared.output.publish(EncodedFrame { jpeg, meta }),
+                    }
                 } else {
+                    drop(jpeg); // a lent destination goes back to the output
                     shared.output.frame_dropped(); // overtaken by a newer frame
                 }
             }
@@ -212,4 +218,27 @@ fn worker_loop(
         st.buf = buf;
         st.stage = Stage::Free;
     }
+}
+
+/// A JPEG a worker made: in memory its output lent (the first `len` bytes), or its own.
+enum Jpeg<'a> {
+    Lent(Box<dyn Destination + 'a>, usize),
+    Own(Bytes),
+}
+
+/// Encodes into memory the output lends when it has some free (reserved before the encode, so
+/// the JPEG is written where it is published from); when it has none, or the JPEG does not fit
+/// (or that encode fails), gives it back and encodes into the worker's own buffer, whose
+/// error, if any, is the one reported.
+fn encode<'a>(
+    output: &'a dyn FrameOutput,
+    encoder: &mut Encoder,
+    frame: &RawFrame,
+) -> Result<Jpeg<'a>, EncodeError> {
+    if let Some(mut dest) = output.lend() {
+        if let Ok(len) = encoder.encode_into(frame, dest.buf()) {
+            return Ok(Jpeg::Lent(dest, len));
+        }
+    }
+    encoder.encode(frame).map(Jpeg::Own)
 }

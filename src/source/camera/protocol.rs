@@ -150,15 +150,22 @@
 //!   shrinking and growing, `fstat` gives exactly the layout's size, and the header matches the
 //!   layout. Otherwise it sends Failed (kind other) saying what is wrong, and exits.
 //! - **Slot states:** FREE (0) → WRITING (1, the helper claims a FREE slot by compare-and-swap,
-//!   lowest first, and copies the JPEG in) → SENT (2, the helper stores it with Release
-//!   ordering, then sends FrameShm) → LEASED (3, the server's compare-and-swap from SENT with
-//!   Acquire ordering when it reads the FrameShm) → FREE (the server stores it with Release
-//!   ordering when the last [`Bytes`] of the frame is dropped: stream clients and the
-//!   latest-frame slot may hold a frame for a while). The helper writes only slots it moved
-//!   from FREE to WRITING; the server never writes a slot (it maps them read-only).
-//! - **No FREE slot** (slow clients hold old frames): the helper sends that frame inline in a
-//!   Frame message, counting it, so frames never wait for the server. A frame larger than a
-//!   slot cannot happen (the helper drops frames over `max_frame_bytes`).
+//!   lowest first, before it encodes a frame, and libjpeg-turbo writes the JPEG straight into
+//!   it; or, for a JPEG already encoded elsewhere, claims one and copies it in) → SENT (2, the
+//!   helper stores it with Release ordering, then sends FrameShm) → LEASED (3, the server's
+//!   compare-and-swap from SENT with Acquire ordering when it reads the FrameShm) → FREE (the
+//!   server stores it with Release ordering when the last [`Bytes`] of the frame is dropped:
+//!   stream clients and the latest-frame slot may hold a frame for a while). A slot the helper
+//!   claimed but does not send (the JPEG did not fit or is over `max_frame_bytes`, the encode
+//!   failed, the frame was overtaken by a newer one, the helper is stopping) goes from WRITING
+//!   back to FREE (the helper's Release store), and a SENT slot whose FrameShm could not be
+//!   written too. The helper writes only slots it moved from FREE to WRITING; the server never
+//!   writes a slot (it maps them read-only).
+//! - **No FREE slot** (slow clients hold old frames): the helper encodes that frame into its own
+//!   buffer and copies it into a slot freed meanwhile, or sends it inline in a Frame message,
+//!   counting it, so frames never wait for the server. A JPEG larger than a slot is encoded
+//!   again into the helper's own buffer and then dropped (over `max_frame_bytes`, which the
+//!   slot size covers) or, with a smaller slot than that, sent inline.
 //! - **The server checks** every FrameShm: shared memory was offered, slot < slots, 1 ≤ len ≤
 //!   the slot size and ≤ `max_frame_bytes`, the slot is SENT, and the server does not hold it
 //!   already. Any failure is a [`ProtocolError`] naming the field (`FrameShm.slot`,

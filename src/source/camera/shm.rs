@@ -9,8 +9,8 @@
 //! - [`ShmLayout`]: the region's geometry, chosen by the server and sent in the Start settings.
 //! - [`FrameRegion`] (server): creates, sizes, seals and maps the memfd, and turns a FrameShm
 //!   message into a [`Bytes`] that leases its slot until its last clone drops.
-//! - [`SlotWriter`] (helper): checks and maps the memfd it inherited, and copies a JPEG into a
-//!   free slot.
+//! - [`SlotWriter`] (helper): checks and maps the memfd it inherited, and claims a free slot
+//!   ([`Reserved`]) for a JPEG to be encoded straight into, or copies a JPEG into one.
 //! - [`pass_to_child`]: hands the memfd to the helper as fd [`FRAMES_FD`], where
 //!   [`SlotWriter::open_inherited`] takes it.
 //!
@@ -34,7 +34,7 @@ use std::sync::atomic::AtomicU32;
 use serde::{Deserialize, Serialize};
 
 pub use region::{FrameRegion, LeaseError};
-pub use writer::{Sent, SlotWriter};
+pub use writer::{Reserved, Sent, SlotWriter};
 
 #[cfg(doc)]
 use bytes::Bytes;

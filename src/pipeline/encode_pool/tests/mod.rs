@@ -1,5 +1,6 @@
 //! Unit tests of the encode pool: worker counts, drop-when-busy, copies, capture order, joins.
-//! Idle mode is in [`idle`], the frame numbers an output sees in [`output`].
+//! Idle mode is in [`idle`], the frame numbers an output sees in [`output`], memory an output
+//! lends the workers in [`lend`].
 
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
@@ -7,6 +8,7 @@ use std::thread::sleep;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 mod idle;
+mod lend;
 mod output;
 
 use super::*;

@@ -36,8 +36,8 @@ impl FrameOutput for Recorder {
     fn publish(&self, frame: EncodedFrame) {
         assert_eq!(&frame.jpeg[..2], &[0xFF, 0xD8]);
         self.seen.lock().unwrap().push(Seen::Published {
-            frame_seq: frame.frame_seq,
-            size: (frame.width, frame.height),
+            frame_seq: frame.meta.frame_seq,
+            size: (frame.meta.width, frame.meta.height),
         });
     }
 

@@ -208,6 +208,23 @@ fn reused_buffers_give_the_same_bytes_as_a_fresh_encoder() {
 }
 
 #[test]
+fn encoding_into_lent_memory_gives_the_same_bytes_and_too_little_is_an_error() {
+    let mut enc = encoder(75, Subsampling::S420);
+    for format in PixelFormat::ALL {
+        let frame = noisy(format);
+        let own = enc.encode(&frame.raw()).unwrap();
+        let mut lent = vec![0u8; own.len() + 10];
+        let len = enc.encode_into(&frame.raw(), &mut lent).unwrap();
+        assert_eq!(&lent[..len], &own[..], "{format:?}");
+        let mut short = vec![0u8; own.len() - 1];
+        let err = enc.encode_into(&frame.raw(), &mut short).unwrap_err();
+        assert!(matches!(err, EncodeError::Turbo(_)), "{format:?}: {err}");
+        // The failed encode leaves the encoder usable.
+        assert_eq!(enc.encode(&frame.raw()).unwrap(), own, "{format:?}");
+    }
+}
+
+#[test]
 fn quality_outside_1_to_100_is_rejected() {
     for q in [0, 101, 255] {
         let err = Encoder::new(&EncoderConfig {

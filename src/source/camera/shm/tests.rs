@@ -178,6 +178,46 @@ fn a_frame_unsent_goes_back_to_free() {
 }
 
 #[test]
+fn a_reserved_slot_is_sent_with_what_was_written_into_it_or_is_free_again() {
+    let (region, writer) = pair("reserve");
+    let slot_bytes = region.layout().slot_bytes;
+    let mut slot = writer.reserve().unwrap();
+    assert_eq!((slot.slot(), slot.buf().len()), (0, slot_bytes));
+    assert_eq!(region.state_of(0), Some(WRITING));
+    slot.buf()[..6].copy_from_slice(b"direct");
+    assert_eq!(slot.send(6), Some(Sent { slot: 0, len: 6 }));
+    assert_eq!(region.state_of(0), Some(SENT));
+    let frame = region.lease(0, 6).unwrap();
+    assert_eq!(
+        &frame[..],
+        b"direct",
+        "the bytes written into the slot, not a copy"
+    );
+    // Abandoned (dropped unsent, or sent with a length that does not fit): FREE again.
+    let abandoned = writer.reserve().unwrap();
+    assert_eq!((abandoned.slot(), region.state_of(1)), (1, Some(WRITING)));
+    drop(abandoned);
+    assert_eq!(region.state_of(1), Some(FREE));
+    for len in [0, slot_bytes + 1] {
+        assert_eq!(writer.reserve().unwrap().send(len), None, "len {len}");
+        assert_eq!(region.state_of(1), Some(FREE), "len {len}");
+    }
+    // Reserved slots are not FREE: the next reservation or copy takes another.
+    let held: Vec<_> = (1..FRAME_SLOTS)
+        .map(|_| writer.reserve().unwrap())
+        .collect();
+    assert!(writer.reserve().is_none() && writer.write(b"x").is_none());
+    drop(held);
+    drop(frame);
+    assert_eq!(
+        (0..FRAME_SLOTS)
+            .map(|s| region.state_of(s))
+            .collect::<Vec<_>>(),
+        [Some(FREE); 8]
+    );
+}
+
+#[test]
 fn a_region_outlives_its_helper_while_a_frame_is_leased_and_goes_with_the_last() {
     let layout = ShmLayout::for_frames(5000);
     let (region, fd) = FrameRegion::create("restart", layout).unwrap();

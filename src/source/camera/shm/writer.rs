@@ -1,6 +1,7 @@
 //! [`SlotWriter`]: the helper's side of the shared memory — the region it inherited, checked
 //! before it is used (a memfd sealed against shrinking, of the size and header the Start
-//! settings describe), and a JPEG copied into a FREE slot, which is then SENT.
+//! settings describe); a FREE slot claimed ([`Reserved`]) for a JPEG encoded straight into it,
+//! or a JPEG copied into one; either is then SENT, or FREE again if abandoned.
 
 use std::fs::File;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
@@ -111,31 +112,35 @@ impl SlotWriter {
         self.map.layout
     }
 
-    /// Copies `jpeg` into the lowest FREE slot and marks it SENT: send its FrameShm message
-    /// next (or [`SlotWriter::unsend`] it). None when no slot is FREE (the server holds them
-    /// all) or `jpeg` is empty or larger than a slot: send it inline.
-    pub fn write(&self, jpeg: &[u8]) -> Option<Sent> {
-        let layout = self.map.layout;
-        if jpeg.is_empty() || jpeg.len() > layout.slot_bytes {
-            return None;
-        }
-        let len = u32::try_from(jpeg.len()).ok()?;
+    /// Claims the lowest FREE slot (WRITING) for a JPEG to be written straight into its
+    /// memory: [`Reserved::send`] makes it SENT, dropping it unsent makes it FREE again. None
+    /// when no slot is FREE (the server holds them all).
+    pub fn reserve(&self) -> Option<Reserved<'_>> {
         // Acquire: the server's reads of the slot's last frame happened before its Release
-        // store of FREE, so they are done before this copy.
-        let slot = (0..layout.slots).find(|&s| {
+        // store of FREE, so they are done before anything is written into it.
+        let slot = (0..self.map.layout.slots).find(|&s| {
             self.map
                 .state(s)
                 .compare_exchange(FREE, WRITING, Acquire, Relaxed)
                 .is_ok()
         })?;
-        // SAFETY: the slot is ours (WRITING) and `jpeg` fits it; `jpeg` is our own memory,
-        // not the mapping.
-        unsafe {
-            std::ptr::copy_nonoverlapping(jpeg.as_ptr(), self.map.slot_ptr(slot), jpeg.len())
-        };
-        // Release: the copy is visible to the server once it sees SENT.
-        self.map.state(slot).store(SENT, Release);
-        Some(Sent { slot, len })
+        Some(Reserved {
+            writer: self,
+            slot,
+            sent: false,
+        })
+    }
+
+    /// Copies `jpeg` into the lowest FREE slot and marks it SENT: send its FrameShm message
+    /// next (or [`SlotWriter::unsend`] it). None when no slot is FREE (the server holds them
+    /// all) or `jpeg` is empty or larger than a slot: send it inline.
+    pub fn write(&self, jpeg: &[u8]) -> Option<Sent> {
+        if jpeg.is_empty() || jpeg.len() > self.map.layout.slot_bytes {
+            return None;
+        }
+        let mut slot = self.reserve()?;
+        slot.buf()[..jpeg.len()].copy_from_slice(jpeg);
+        slot.send(jpeg.len())
     }
 
     /// A slot whose FrameShm message was not sent after all: FREE again.
@@ -145,6 +150,65 @@ impl SlotWriter {
                 .map
                 .state(sent.slot)
                 .compare_exchange(SENT, FREE, Relaxed, Relaxed);
+        }
+    }
+}
+
+/// A slot this helper claimed (WRITING): its memory is the helper's alone until
+/// [`Reserved::send`] hands it to the server, and it is FREE again if dropped unsent (an
+/// encode that failed or did not fit, a frame dropped, a worker stopping).
+pub struct Reserved<'a> {
+    writer: &'a SlotWriter,
+    slot: u32,
+    sent: bool,
+}
+
+impl std::fmt::Debug for Reserved<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reserved")
+            .field("slot", &self.slot)
+            .finish()
+    }
+}
+
+impl Reserved<'_> {
+    pub fn slot(&self) -> u32 {
+        self.slot
+    }
+
+    /// The slot's memory, the layout's `slot_bytes` long: the most a JPEG in it may take.
+    pub fn buf(&mut self) -> &mut [u8] {
+        let map = &self.writer.map;
+        // SAFETY: the slot is WRITING, which only this helper's compare-and-swap from FREE
+        // makes, so no other thread of the helper touches it; the server neither writes it nor
+        // reads a slot that is not SENT; the slot lies inside the mapping, which outlives
+        // `self` (it borrows the writer); `&mut self` makes the slice unique.
+        unsafe { std::slice::from_raw_parts_mut(map.slot_ptr(self.slot), map.layout.slot_bytes) }
+    }
+
+    /// The JPEG is the first `len` bytes of [`Reserved::buf`]: marks the slot SENT; send its
+    /// FrameShm message next (or [`SlotWriter::unsend`] it). None (the slot is FREE again) if
+    /// `len` is 0 or larger than the slot.
+    pub fn send(mut self, len: usize) -> Option<Sent> {
+        if len == 0 || len > self.writer.map.layout.slot_bytes {
+            return None;
+        }
+        let len = u32::try_from(len).ok()?;
+        // Release: the JPEG's bytes are visible to the server once it sees SENT.
+        self.writer.map.state(self.slot).store(SENT, Release);
+        self.sent = true;
+        Some(Sent {
+            slot: self.slot,
+            len,
+        })
+    }
+}
+
+impl Drop for Reserved<'_> {
+    fn drop(&mut self) {
+        if !self.sent {
+            // Release: whatever was written is done before another worker claims the slot.
+            self.writer.map.state(self.slot).store(FREE, Release);
         }
     }
 }

@@ -131,8 +131,13 @@ async fn a_down_source_makes_health_503_and_streams_show_the_placeholder() {
     let running = start(cfg).await;
     let addr = running.addr;
 
+    // Both streams settled: the healthy one running (it may still be starting on a busy
+    // machine when the failing one already restarts), the failing one restarting.
     let health = wait_for(addr, "/health", |r| {
-        r.head.status == 503 && r.json()["streams"]["down"] == "restarting"
+        let j = r.json();
+        r.head.status == 503
+            && j["streams"]["down"] == "restarting"
+            && j["streams"]["main"] != "starting"
     })
     .await;
     let h = health.json();

@@ -236,6 +236,7 @@ fn helper_cost(
             ..EncoderConfig::default()
         },
         overlay: Default::default(),
+        controls: Default::default(),
         max_frame_bytes: 64 << 20,
     };
     let mut commands = CommandWriter::new(child.stdin.take().expect("piped"));

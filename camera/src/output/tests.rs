@@ -186,6 +186,7 @@ fn the_pool_encodes_into_the_output_until_demand_stops() {
             ..EncoderConfig::default()
         },
         overlay: Default::default(),
+        controls: Default::default(),
         max_frame_bytes: 100_000,
     };
     let mut pool = encode_pool(&settings, &out).unwrap();

@@ -200,6 +200,7 @@ pub fn settings(width: u32, height: u32, format: PixelFormat) -> HelperSettings 
             ..EncoderConfig::default()
         },
         overlay: OverlayConfig::default(),
+        controls: Default::default(),
         max_frame_bytes: 4 << 20,
     }
 }

@@ -169,6 +169,7 @@ impl FrameSource for CameraSource {
             camera: self.config.clone(),
             encoder: self.encoder,
             overlay: self.overlay.clone(),
+            controls: self.config.startup_controls(),
             max_frame_bytes: self.config.max_frame_bytes,
         };
         loop {

@@ -56,6 +56,10 @@ fn every_option() -> HelperSettings {
             background: false,
             utc: true,
         },
+        controls: serde_json::from_str(
+            r#"{"Brightness": 0.5, "FrameDurationLimits": [1000, 2000]}"#,
+        )
+        .unwrap(),
         max_frame_bytes: 4 << 20,
     }
 }
@@ -67,6 +71,7 @@ fn every_option_and_the_defaults_round_trip_through_the_start_command() {
         camera: CameraConfig::default(),
         encoder: EncoderConfig::default(),
         overlay: OverlayConfig::default(),
+        controls: Default::default(),
         max_frame_bytes: 16 << 20,
     };
     for settings in [every_option(), defaults] {
@@ -120,7 +125,16 @@ fn bad_settings_name_their_key() {
     value["camera"]["controls"]["Zoom"] = 2.into();
     let err = HelperSettings::from_json(&value.to_string()).unwrap_err();
     assert!(
-        err.to_string().contains("camera.controls.Zoom: unknown control"),
+        err.to_string()
+            .contains("camera.controls.Zoom: unknown control"),
+        "{err}"
+    );
+    let mut value = serde_json::to_value(every_option()).unwrap();
+    value["controls"]["Brightness"] = "high".into();
+    let err = HelperSettings::from_json(&value.to_string()).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("controls.Brightness: Brightness takes a number"),
         "{err}"
     );
 }

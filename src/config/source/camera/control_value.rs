@@ -100,6 +100,13 @@ impl fmt::Display for ValueError {
 #[serde(transparent)]
 pub struct ControlValues(pub BTreeMap<String, ControlValue>);
 
+impl fmt::Display for ControlValues {
+    /// As JSON: `{"AfMode":"auto"}`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&serde_json::to_string(self).unwrap_or_default())
+    }
+}
+
 impl ControlValues {
     /// Sets `name` (which must be in [`CONTROLS`]) to `value` (checked), replacing what it had.
     pub fn set(&mut self, name: &str, value: &ControlValue) -> Result<(), ValueError> {

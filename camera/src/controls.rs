@@ -85,7 +85,7 @@ impl CameraControls {
             }
         };
         info!(camera = %self.camera, controls = %values, "controls set");
-        self.applied = self.applied.merged(&values);
+        self.applied = self.applied.merged(&values.states());
         (ControlsReply::Applied(values.clone()), Some(values))
     }
 
@@ -103,7 +103,14 @@ impl CameraControls {
         ControlsReply::Controls(list)
     }
 
-    /// The values set since the run started (re-applied when the camera is restarted).
+    /// Replaces what the camera has (its ranges can change with its configuration).
+    #[cfg_attr(not(has_libcamera), allow(dead_code))]
+    pub fn set_infos(&mut self, infos: Vec<ControlInfo>) {
+        self.infos = infos;
+    }
+
+    /// The values set since the run started, actions left out (re-applied when the camera is
+    /// restarted).
     #[cfg_attr(not(has_libcamera), allow(dead_code))]
     pub fn applied(&self) -> &ControlValues {
         &self.applied

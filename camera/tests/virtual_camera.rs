@@ -79,7 +79,7 @@ mod steps {
         step("rotation 90: frames turned clockwise after capture");
         let mut s = nv12();
         s.camera.rotation = streamserver::config::Rotation::R90;
-        let (mut helper, started) = start(&s);
+        let (helper, started) = start(&s);
         assert_eq!(
             (started.width, started.height),
             (640, 480),

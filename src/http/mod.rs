@@ -1,6 +1,8 @@
 //! The HTTP side: a hyper 1 server on tokio that serves the streams' latest frames.
 //!
-//! - [`routes`]: request → route (streams, snapshots, viewer, health, state, metrics), 4xx.
+//! - [`routes`]: request → route (streams, snapshots, viewer, health, state, metrics, camera
+//!   requests), its methods and permission, 4xx.
+//! - [`camera`]: stills, controls and pause of a camera stream.
 //! - [`stream_body`]: the multipart body of a stream client (pacing, slow clients).
 //! - [`snapshot`]: one fresh JPEG.
 //! - [`status`]: the JSON state, health and Prometheus text.
@@ -10,6 +12,7 @@
 //! [`HttpServer::run`] accepts connections until shutdown, then lets open connections finish
 //! (stream bodies end at once) until the hard deadline, and aborts what is left.
 
+pub mod camera;
 pub mod conn;
 pub mod responses;
 pub mod routes;
@@ -62,6 +65,8 @@ pub struct StreamHandle {
     pub status: Arc<StatusBoard>,
     /// Frame age beyond which `/health` reports the stream unhealthy.
     pub stale_after: std::time::Duration,
+    /// A camera stream's stills, controls and pause (None: not a camera).
+    pub camera: Option<Arc<crate::source::camera::CameraLink>>,
 }
 
 /// Shared, read-mostly state of the server.

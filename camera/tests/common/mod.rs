@@ -5,6 +5,7 @@
 
 pub mod bars;
 pub mod drill;
+pub mod http;
 pub mod overlay_ref;
 
 use std::io::Read;

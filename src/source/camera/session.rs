@@ -18,6 +18,8 @@ use serde::Serialize;
 use tracing::{info, warn};
 
 use super::error::CameraError;
+use super::link::serve::Serving;
+use super::link::CameraLink;
 use super::process::HelperProcess;
 use super::protocol::{CommandWriter, Limits, Message, MessageReader, ProtocolError};
 use crate::pipeline::sink::FrameSink;
@@ -43,6 +45,8 @@ pub struct Session<'a, S: Serialize> {
     /// `Some(window)`: idle mode, frames wanted only while demand was seen within `window`.
     pub idle_after: Option<Duration>,
     pub pause_file: Option<&'a Path>,
+    /// Stills, controls and pause over the API (camera streams of the server).
+    pub link: Option<&'a CameraLink>,
 }
 
 /// How a helper life ended without error.
@@ -139,6 +143,7 @@ impl<S: Serialize> Session<'_, S> {
             .start(self.settings)
             .map_err(CameraError::Command)?;
         let mut running = false;
+        let mut serving = self.link.map(Serving::new);
         let mut wanted = true;
         let mut last_message = Instant::now();
         loop {
@@ -150,12 +155,18 @@ impl<S: Serialize> Session<'_, S> {
                 commands.demand(want).map_err(CameraError::Command)?;
                 wanted = want;
             }
+            if let (true, Some(serving)) = (running, serving.as_mut()) {
+                serving.poll(commands).map_err(CameraError::Command)?;
+            }
             match messages.recv_timeout(TICK) {
                 Ok(Ok(msg)) => {
                     last_message = Instant::now();
                     match msg {
                         Message::Started(s) => {
                             running = true;
+                            if let Some(serving) = &serving {
+                                serving.started();
+                            }
                             info!(stream = self.stream, camera = %s.camera_id, model = %s.model,
                                 width = s.width, height = s.height, format = %s.format, fps = s.fps,
                                 "camera streaming");
@@ -171,10 +182,13 @@ impl<S: Serialize> Session<'_, S> {
                                 message: f.message,
                             })
                         }
-                        // Stills and controls are not asked for yet; nothing is waiting.
-                        Message::StillResult { .. }
+                        answer @ (Message::StillResult { .. }
                         | Message::ControlsReply { .. }
-                        | Message::RequestError { .. } => {}
+                        | Message::RequestError { .. }) => {
+                            if let Some(serving) = serving.as_mut() {
+                                serving.answer(answer);
+                            }
+                        }
                     }
                 }
                 Ok(Err(err)) => return Err(self.ended(helper, err)),
@@ -202,7 +216,9 @@ impl<S: Serialize> Session<'_, S> {
     fn interrupted(&self, stop: &StopFlag) -> Option<Ended> {
         if stop.is_raised() {
             Some(Ended::Stopped)
-        } else if self.pause_file.is_some_and(Path::exists) {
+        } else if self.pause_file.is_some_and(Path::exists)
+            || self.link.is_some_and(CameraLink::is_paused)
+        {
             Some(Ended::Paused)
         } else {
             None

@@ -124,6 +124,14 @@ impl ControlValues {
         out
     }
 
+    /// These values without the actions (`ControlSpec::is_action`): the state to re-apply.
+    pub fn states(&self) -> ControlValues {
+        let mut out = self.clone();
+        out.0
+            .retain(|name, _| control_spec(name).is_none_or(|s| !s.is_action()));
+        out
+    }
+
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }

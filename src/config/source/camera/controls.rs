@@ -158,6 +158,12 @@ impl ControlSpec {
         Ok(out)
     }
 
+    /// An action rather than a state (`AfTrigger`: start or cancel a focus scan): applied once,
+    /// never re-applied when a camera restarts.
+    pub fn is_action(&self) -> bool {
+        self.name == "AfTrigger"
+    }
+
     /// What the control takes, for messages.
     pub fn expects(&self) -> String {
         match self.kind {

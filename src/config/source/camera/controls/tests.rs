@@ -158,3 +158,11 @@ fn values_print_as_json() {
         "[1,2]"
     );
 }
+
+#[test]
+fn af_trigger_is_an_action_not_a_state_to_re_apply() {
+    let v: ControlValues =
+        serde_json::from_str(r#"{"AfTrigger": "start", "AfMode": "auto"}"#).unwrap();
+    assert!(control_spec("AfTrigger").unwrap().is_action());
+    assert_eq!(v.states().0.keys().collect::<Vec<_>>(), ["AfMode"]);
+}

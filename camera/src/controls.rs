@@ -115,12 +115,6 @@ impl CameraControls {
     pub fn applied(&self) -> &ControlValues {
         &self.applied
     }
-
-    /// Whether the camera has the control called `name`.
-    #[cfg_attr(not(has_libcamera), allow(dead_code))]
-    pub fn has(&self, name: &str) -> bool {
-        self.infos.iter().any(|c| c.name == name)
-    }
 }
 
 #[cfg(test)]

@@ -46,7 +46,9 @@ Installs streamserver as the systemd service $SERVICE, or upgrades it.
   - installs $BIN_DEST, the camera helper $HELPER_DEST,
     $UNIT_DEST,
     $CONF_DEST (from config.toml next to this script; an existing
-    config is never overwritten: the new default goes to config.toml.new),
+    config is never overwritten: the new default goes to config.toml.new;
+    either way it is made mode 0640, owner root, group $SERVICE_USER,
+    as it may hold password hashes),
     the log directory $LOG_DIR and the state directory $STATE_DIR
     (writable by the service, e.g. for a folder source),
   - enables and starts the service (restarts it on an upgrade) and prints
@@ -303,6 +305,14 @@ else
     log "installing config $CONF_DEST"
     install_config "$ROOT$CONF_DEST"
 fi
+# The config may hold password hashes and tokens ([[user]]): root and the service's group
+# only, also when an older install or an editor left it readable by everyone.
+config_mode=$(sudo stat -c %a "$ROOT$CONF_DEST")
+if [[ "$config_mode" != 640 ]]; then
+    log "config $CONF_DEST was mode $config_mode: now 0640 (root and group $SERVICE_USER)"
+fi
+sudo chown "root:$SERVICE_USER" "$ROOT$CONF_DEST"
+sudo chmod 0640 "$ROOT$CONF_DEST"
 installed_config=$(sudo cat "$ROOT$CONF_DEST")
 
 log_dir=$(toml_get logging dir <<<"$installed_config")

@@ -15,7 +15,8 @@
 #   2. the VM root configured (user `pi` with passwordless sudo, ssh, static network, vimc
 #      loaded at boot, a small initramfs);
 #   3. vimc.ko for the VM's kernel (scripts/vimc-lib.sh, as vimc-check.sh builds it);
-#   4. streamserver built in the libcamera root (cargo build --features libcamera);
+#   4. streamserver and streamserver-camera built in the libcamera root (the helper with
+#      libcamera);
 #   5. disks: the VM root as an ext4 image (mkfs.ext4 -d, cached until the root changes; the
 #      guest writes to a throw-away overlay) and a small per-run seed disk (the ssh key of this
 #      run, the binary, a copy of the checkout, two JPEGs for the folder source);
@@ -69,14 +70,14 @@ RUST_PATH=/root/.cargo/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sb
 CARGO_TARGET=target/trixie-libcamera     # shared with libcamera-check.sh / vimc-check.sh
 
 # The binaries the appliance runs, built in the libcamera root and installed by
-# install-service.sh. The camera helper of issue 9 is one more word here (and in INSTALL_ARGS).
-BINARIES=(streamserver)
-INSTALL_ARGS=(--binary /home/pi/bin/streamserver)
+# install-service.sh: the server and its camera helper (the only one that links libcamera).
+BINARIES=(streamserver streamserver-camera)
+INSTALL_ARGS=(--binary /home/pi/bin/streamserver --camera-binary /home/pi/bin/streamserver-camera)
 
-# Until the default config finds the camera by itself (issue 9: `source = "auto"`), the
-# shipped config.toml streams the test pattern, so the copy installed in the guest is switched
-# to the camera. Set to 0 once config.toml's default streams the camera on a board that has one.
-FORCE_CAMERA_SOURCE=1
+# The shipped config.toml streams `source = "auto"`: the camera when the helper finds one. The
+# check keeps it (0), so it proves that an installed appliance finds vimc's camera by itself;
+# 1 would switch the installed copy's first stream to `source = "camera"`.
+FORCE_CAMERA_SOURCE=0
 # vimc's camera as the check runs it, in [stream.camera] (kept after the switch above goes):
 # vimc's Sensor B offers RGB888/BGR888 but no YUV, and libcamera 0.4 cannot stream our bgr888
 # from it (see vimc-check.sh); 640x480 keeps TCG's software emulation fast enough.
@@ -419,10 +420,10 @@ install_vimc() {
 
 build_binaries() {
     local bins=() b lib
-    for b in "${BINARIES[@]}"; do bins+=(--bin "$b"); done
+    for b in "${BINARIES[@]}"; do bins+=(-p "$b"); done
     # shellcheck disable=SC2016  # expanded by the shell in the root
     buildroot run env PATH="$RUST_PATH" CARGO_TARGET_DIR="/src/$CARGO_TARGET" \
-        sh -c 'cd /src && cargo build -j "${CARGO_BUILD_JOBS:-2}" --features libcamera "$@"' sh "${bins[@]}"
+        sh -c 'cd /src && cargo build -j "${CARGO_BUILD_JOBS:-2}" --features streamserver-camera/libcamera "$@"' sh "${bins[@]}"
     mkdir -p "$WORK/seed/bin"
     for b in "${BINARIES[@]}"; do
         # Without debug info: the guest reads it from an emulated disk.

@@ -91,6 +91,7 @@ EOF
 # move). Each is printed with its reason, and entries that match no test are
 # reported; they all still run natively in `cargo test`.
 QEMU_SKIPS=(
+    "camera::process::tests::a_missing_helper_is_a_spawn_error_naming_the_path|qemu-user runs posix_spawn's CLONE_VFORK child as a plain fork, so a failed exec reaches the parent as exit status 127, not as a spawn error (rust-lang/rust#90825)"
     "encode_pool::tests::dropping_the_pool_joins_its_named_workers|qemu-user lets pthread_join return before the joined thread's host thread has left /proc/self/task, which the test reads right after the join"
 )
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Fuzzes the multipart parser, the JPEG validator and the camera helper protocol's readers with
-# cargo-fuzz (libFuzzer + AddressSanitizer).
+# Fuzzes the multipart parser, the JPEG validator, the camera helper protocol's readers and the
+# server's request path (http_request: hyper, routes, access control) with cargo-fuzz
+# (libFuzzer + AddressSanitizer).
 #
 #   scripts/fuzz.sh [SECONDS]   run each target for SECONDS (default 15; CI runs the default)
 #
@@ -12,7 +13,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-15}
-targets=(multipart jpeg_check camera_protocol)
+targets=(multipart jpeg_check camera_protocol http_request)
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
     echo "== installing cargo-fuzz"

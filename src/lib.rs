@@ -2,10 +2,12 @@
 //!
 //! The modules in data-flow order (each depends only on modules listed after it):
 //!
-//! - [`cmd`]: the command line (`streamserver`, `check-config`, `probe`, `list-cameras`).
+//! - [`cmd`]: the command line (`streamserver`, `check-config`, `probe`, `list-cameras`,
+//!   `hash-password`, `new-token`).
 //! - [`app`]: the one place that wires source → slot → http and shuts them down in order.
-//! - [`http`]: the hyper server: routes, MJPEG stream bodies, snapshots, viewer, health,
-//!   `/api/state`, `/metrics`, socket tuning for slow clients.
+//! - [`http`]: the hyper server: routes and the permission each needs, MJPEG stream bodies,
+//!   snapshots, viewer, health, `/api/state`, `/metrics`, TLS, connection limits that hold
+//!   under abuse, socket tuning for slow clients.
 //! - [`auth`]: who may watch, read the status or control a camera: users, passwords (argon2id),
 //!   tokens, address ranges, failed-login throttling.
 //! - [`supervise`]: starts a stream's source on its thread, restarts it with capped backoff
@@ -13,7 +15,8 @@
 //! - [`source`]: where frames come from, each on its own OS thread: `test_pattern`, `camera`
 //!   (libcamera in the `streamserver-camera` helper process, and the protocol to it), `folder`,
 //!   `snapshot_poll` (`source = "http"`), `relay` (another MJPEG URL).
-//! - [`probe`]: an MJPEG client that measures a stream (also the benchmarks' load client).
+//! - [`probe`]: an MJPEG client that measures a stream (also the benchmarks' load client), and
+//!   the hostile traffic of the attack drills (loopback only).
 //! - [`mjpeg`]: the MJPEG wire format: what we write, the multipart parser, the MJPEG client.
 //! - [`http_client`]: the one HTTP client (hyper + rustls) of the `http` and `relay` sources and
 //!   the probe.

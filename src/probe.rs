@@ -1,5 +1,5 @@
 //! `streamserver probe URL`: an MJPEG client that measures a stream, and the benchmarks' load
-//! client.
+//! client; [`attack`] is the hostile traffic of the attack drills (loopback only).
 //!
 //! It opens `--clients N` connections (hyper 1 client over tokio TCP, `http://` only, Basic auth
 //! from `user:pass@` in the URL) and reads `multipart/x-mixed-replace` with the tolerant
@@ -31,6 +31,7 @@
 //! | `ok` | the exit status as a boolean |
 //! | `per_client[]` | `client`, `frames`, `bytes`, `fps`, `first_frame_ms`, `frame_bytes`, `seq_*`, `reconnects`, `errors`, `last_error`, `multipart_resyncs`, `latency_ms` |
 
+pub mod attack;
 mod client;
 mod report;
 

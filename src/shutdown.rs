@@ -3,11 +3,13 @@
 //! SIGTERM or SIGINT (via `signal-hook`, on its own thread) or [`Shutdown::trigger`] (tests, the
 //! supervisor giving up) move the process to [`Phase::Graceful`]: loops stop at their next head,
 //! streams end, connections drain until a hard deadline. A second signal moves it to
-//! [`Phase::Immediate`]: the app stops waiting and exits at once.
+//! [`Phase::Immediate`]: the app stops waiting and exits at once. SIGHUP never stops the
+//! process: it only makes the HTTP server reload its `[server.tls]` certificate (`http::tls`),
+//! and is logged.
 
 use std::sync::Arc;
 
-use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use tokio::sync::watch;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -66,14 +68,19 @@ impl Shutdown {
         self.reached(Phase::Graceful).await
     }
 
-    /// Installs the SIGTERM/SIGINT handler thread. Call once, from `main`.
+    /// Installs the SIGTERM/SIGINT (and SIGHUP: logged only) handler thread. Call once, from
+    /// `main`.
     pub fn listen_for_signals(&self) -> std::io::Result<()> {
-        let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGINT])?;
+        let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGINT, SIGHUP])?;
         let this = self.clone();
         std::thread::Builder::new()
             .name("signals".into())
             .spawn(move || {
                 for sig in signals.forever() {
+                    if sig == SIGHUP {
+                        tracing::info!("SIGHUP: the [server.tls] certificate is reloaded (if set); nothing else is");
+                        continue;
+                    }
                     tracing::warn!(signal = sig, "shutdown signal received");
                     this.trigger();
                 }

@@ -1,5 +1,5 @@
-//! Tests of the deployment files at the top of the repository: `install-service.sh`,
-//! `uninstall-service.sh` and `streamserver.service`.
+//! Tests of the deployment files at the top of the repository: `install-service.sh` and
+//! `streamserver.service` (`uninstall-service.sh` is in `deploy_uninstall.rs`).
 //!
 //! The scripts run end to end against a temporary root (`STREAMSERVER_ROOT`) with fakes of every
 //! command that would touch this machine (`sudo`, `apt-get`, `systemctl`, `useradd`, ...) first
@@ -127,6 +127,35 @@ fn second_run_upgrades_in_place_and_keeps_a_modified_config() {
     ]);
     // The URL follows the installed (user's) config.
     assert!(run.stdout.contains("http://192.0.2.10:8554/stream.mjpg"));
+}
+
+#[test]
+fn the_config_is_kept_private_also_when_an_upgrade_finds_it_readable_by_all() {
+    let h = Harness::new("config-mode");
+    let run = h.install(&[], &[]);
+    run.assert_ok();
+    let config = h.at("/etc/streamserver/config.toml");
+    let path = config.display().to_string();
+    assert_eq!(mode(&config), 0o640);
+    run.assert_called(&format!("sudo chown root:streamserver {path}"));
+    assert!(!run.stdout.contains("was mode"), "{}", run.describe());
+
+    // An older install, or an editor, left it world-readable; it may hold password hashes.
+    fs::set_permissions(&config, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+    let run = h.install(&[], &[]);
+    run.assert_ok();
+    assert_eq!(mode(&config), 0o640, "made private again");
+    assert!(
+        run.stdout
+            .contains("config /etc/streamserver/config.toml was mode 644: now 0640"),
+        "{}",
+        run.describe()
+    );
+    run.assert_calls_in_order(&[
+        &format!("sudo chown root:streamserver {path}"),
+        &format!("sudo chmod 0640 {path}"),
+        "streamserver check-config --config",
+    ]);
 }
 
 #[test]
@@ -317,87 +346,4 @@ fn a_service_that_does_not_start_fails_the_install() {
     // The status is still shown, to help finding out why.
     run.assert_called("systemctl --no-pager --full status");
     assert!(!run.stdout.contains("streamserver is running"));
-}
-
-// ---- uninstall-service.sh -----------------------------------------------------------------------
-
-#[test]
-fn uninstall_removes_the_service_and_keeps_config_logs_and_user() {
-    let h = Harness::new("uninstall");
-    h.install(&[], &[]).assert_ok();
-    fs::write(h.at("/var/log/streamserver/main.log"), "log line\n").unwrap();
-
-    let run = h.uninstall(&[]);
-    run.assert_ok();
-    run.assert_calls_in_order(&[
-        "sudo systemctl stop streamserver.service",
-        "sudo systemctl disable streamserver.service",
-        "sudo systemctl reset-failed streamserver.service",
-        "sudo rm -f",
-        "sudo systemctl daemon-reload",
-    ]);
-    assert!(!h.at("/etc/systemd/system/streamserver.service").exists());
-    assert!(!h.at("/usr/local/bin/streamserver").exists());
-    assert_eq!(
-        h.read("/etc/streamserver/config.toml"),
-        installed_test_config()
-    );
-    assert_eq!(h.read("/var/log/streamserver/main.log"), "log line\n");
-    assert!(h.at("/var/lib/streamserver").is_dir());
-    assert!(h.user_exists());
-    run.assert_not_called("sudo userdel");
-    assert!(run.stdout.contains("PURGE_LOCAL_ARTIFACTS=1"));
-
-    // Again: nothing left to stop, still fine.
-    let again = h.uninstall(&[]);
-    again.assert_ok();
-    again.assert_not_called("sudo systemctl stop");
-    again.assert_called("sudo systemctl daemon-reload");
-    assert!(h.at("/etc/streamserver/config.toml").exists());
-
-    // And a reinstall keeps the config and finds the user.
-    let reinstall = h.install(&[], &[]);
-    reinstall.assert_ok();
-    reinstall.assert_not_called("sudo useradd");
-    reinstall.assert_called("sudo systemctl enable --now streamserver.service");
-}
-
-#[test]
-fn purge_removes_config_logs_and_user() {
-    let h = Harness::new("purge");
-    h.install(&[], &[]).assert_ok();
-    fs::write(h.at("/var/log/streamserver/main.log"), "log line\n").unwrap();
-    fs::create_dir_all(h.at("/etc/systemd/system/streamserver.service.d")).unwrap();
-
-    let run = h.uninstall(&[("PURGE_LOCAL_ARTIFACTS", "1")]);
-    run.assert_ok();
-    run.assert_calls_in_order(&[
-        "sudo systemctl stop streamserver.service",
-        "sudo systemctl daemon-reload",
-        "sudo userdel streamserver",
-    ]);
-    for gone in [
-        "/usr/local/bin/streamserver",
-        "/etc/systemd/system/streamserver.service",
-        "/etc/systemd/system/streamserver.service.d",
-        "/etc/streamserver",
-        "/var/log/streamserver",
-        "/var/lib/streamserver",
-    ] {
-        assert!(!h.at(gone).exists(), "{gone} still exists");
-    }
-    assert!(!h.user_exists());
-
-    let again = h.uninstall(&[("PURGE_LOCAL_ARTIFACTS", "1")]);
-    again.assert_ok();
-    again.assert_not_called("sudo userdel");
-}
-
-#[test]
-fn purge_value_must_be_0_or_1() {
-    let h = Harness::new("purge-value");
-    let run = h.uninstall(&[("PURGE_LOCAL_ARTIFACTS", "yes")]);
-    run.assert_failed();
-    assert!(run.stderr.contains("must be 0 or 1"));
-    run.assert_not_called("sudo");
 }

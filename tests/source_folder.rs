@@ -55,6 +55,7 @@ fn slow_write(dir: &Path, name: &str, tmp: Option<&str>, data: &[u8], chunks: us
 const FULL: JpegLimits = JpegLimits {
     max_bytes: 1 << 24,
     full_decode: true,
+    max_pixels: streamserver::source::jpeg_check::DEFAULT_MAX_PIXELS,
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -16,7 +16,14 @@
 //! - [`hop`]: the camera helper's frame hop through its pipe, next to the encode.
 //! - [`folder`]: the folder source's file-close → client-receive latency.
 //! - [`markdown`]: the machine description and section replacement in `BENCHMARKS.md`.
+//! - [`attack`]: the attack drills (slowloris, floods, bad requests, password guessing, one
+//!   address until refused) against the release server, with a healthy and a new viewer.
+//! - [`attack_watch`]: the drills' viewers and the server's RSS and descriptors.
+//! - [`attack_report`]: the drills' table and the verdicts on the targets.
 
+mod attack;
+mod attack_report;
+mod attack_watch;
 mod encode;
 mod fanout;
 mod fanout_report;
@@ -121,6 +128,25 @@ enum Command {
         #[arg(long, default_value_t = 30)]
         fps: u32,
     },
+    /// Attack drills from other loopback addresses while a viewer streams and a new one logs
+    /// in: slowloris, connection flood, malformed requests, wrong passwords, one address until
+    /// refused; the viewers' figures and the server's RSS and descriptors.
+    Attack {
+        /// The server binary (default: `streamserver` next to this binary).
+        #[arg(long)]
+        server: Option<PathBuf>,
+        /// A tenth of the issue's sizes (100 slowloris connections, 1,000 requests, 5 s).
+        #[arg(long)]
+        quick: bool,
+        /// Only these drills: slowloris, flood, malformed, passwords, refused.
+        #[arg(long, value_delimiter = ',')]
+        drills: Option<Vec<String>>,
+        /// Run everything at the same priority (default: the attack at nice 10, as if its CPU
+        /// were its own like a host elsewhere on the LAN, and the server and viewers at nice -5
+        /// so other work on a shared machine does not pass for the attack's effect; needs root).
+        #[arg(long)]
+        same_priority: bool,
+    },
     /// Folder source: file close → client receive latency; a feeder renames JPEGs into place.
     Folder {
         #[arg(long, default_value_t = 10)]
@@ -140,6 +166,19 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         max_client_fps: u32,
     },
+}
+
+fn parse_drill(name: &str) -> anyhow::Result<attack::Drill> {
+    Ok(match name {
+        "slowloris" => attack::Drill::Slowloris,
+        "flood" => attack::Drill::Flood,
+        "malformed" => attack::Drill::Malformed,
+        "passwords" => attack::Drill::Passwords,
+        "refused" => attack::Drill::UntilRefused,
+        other => anyhow::bail!(
+            "unknown drill {other:?}: slowloris, flood, malformed, passwords, refused"
+        ),
+    })
 }
 
 fn parse_size(s: &str) -> Result<(usize, usize), String> {
@@ -229,6 +268,50 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             transform::run(Duration::try_from_secs_f64(seconds).context("--seconds")?)?,
         ),
         Command::Workers { seconds, quality } => ("workers", workers::run(seconds, quality)?),
+        Command::Attack {
+            server,
+            quick,
+            drills,
+            same_priority,
+        } => {
+            let server = match server {
+                Some(s) => s,
+                None => std::env::current_exe()?.with_file_name("streamserver"),
+            };
+            let limit = proc::raise_fd_limit()?;
+            eprintln!("fd limit {limit}");
+            let scale = if quick { 10 } else { 1 };
+            let opts = attack::AttackOptions {
+                server,
+                slowloris_connections: 1000 / scale,
+                drill_time: Duration::from_secs(if quick { 5 } else { 10 }),
+                requests: 10_000 / scale as u64,
+                before: Duration::from_secs(5),
+                attacker_nice: if same_priority { 0 } else { 10 },
+                server_nice: if same_priority { 0 } else { -5 },
+            };
+            let chosen = match drills {
+                None => attack::Drill::ALL.to_vec(),
+                Some(names) => names
+                    .iter()
+                    .map(|n| parse_drill(n))
+                    .collect::<Result<Vec<_>, _>>()?,
+            };
+            let results = attack::run(&opts, &chosen)?;
+            let priority = match (opts.attacker_nice, opts.server_nice) {
+                (0, 0) => "Everything ran at the same priority (`--same-priority`).".to_string(),
+                (a, s) => format!(
+                    "The attack's threads ran at nice {a} (its CPU is its own, as for a host \
+                     elsewhere on the LAN), the server and the viewers at nice {s} (other builds \
+                     on this shared machine must not pass for the attack's effect); \
+                     `--same-priority` runs all at 0."
+                ),
+            };
+            (
+                "attack",
+                format!("{priority}\n\n{}", attack_report::render(&results)),
+            )
+        }
         Command::Folder {
             clients,
             fps,

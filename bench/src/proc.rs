@@ -1,6 +1,7 @@
 //! Reading another process's resource use from `/proc` (CPU time from `/proc/PID/stat`, RSS from
-//! `/proc/PID/status`), sampled once a second by [`Sampler`], and raising our own fd limit so
-//! hundreds of client connections (inherited by child processes) fit.
+//! `/proc/PID/status`, open descriptors from `/proc/PID/fd`), RSS sampled once a second by
+//! [`Sampler`], and raising our own fd limit so hundreds of client connections (inherited by
+//! child processes) fit.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -52,6 +53,17 @@ pub fn rss_bytes(pid: u32) -> Result<u64, ProcError> {
         .ok_or(ProcError::Format {
             pid,
             file: "status",
+        })
+}
+
+/// Open file descriptors of `pid` (entries of `/proc/PID/fd`).
+pub fn fd_count(pid: u32) -> Result<usize, ProcError> {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(Iterator::count)
+        .map_err(|source| ProcError::Read {
+            pid,
+            file: "fd",
+            source,
         })
 }
 

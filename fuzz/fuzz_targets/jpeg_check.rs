@@ -15,11 +15,13 @@ fuzz_target!(|data: &[u8]| {
     let header = JpegChecker::new(JpegLimits {
         max_bytes,
         full_decode: false,
+        max_pixels: MAX_PIXELS,
     })
     .check(data);
     let full = JpegChecker::new(JpegLimits {
         max_bytes,
         full_decode: true,
+        max_pixels: MAX_PIXELS,
     })
     .check(data);
     if let Ok(info) = &full {

@@ -27,9 +27,10 @@ pub enum LimitError {
     Rlimit(#[source] std::io::Error),
 }
 
-/// Open files `config` needs: every client connection plus [`RESERVED_FDS`].
+/// Open files `config` needs: every client connection (those waiting for their head may pass
+/// the limit for a moment, see `http::admission`) plus [`RESERVED_FDS`].
 pub fn files_needed(config: &ServerConfig) -> u64 {
-    (config.max_clients + EXTRA_CONNECTIONS) as u64 + RESERVED_FDS
+    (config.max_clients + EXTRA_CONNECTIONS + config.max_pending_connections) as u64 + RESERVED_FDS
 }
 
 /// Raises the soft `RLIMIT_NOFILE` to what `config` needs if the hard limit allows; fails if it

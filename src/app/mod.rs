@@ -15,9 +15,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::sync::Semaphore;
-use tracing::{error, info};
+use tracing::{error, info, warn};
 
+use crate::auth::{AuthError, Authenticator};
 use crate::config::{Config, SourceConfig};
 use crate::http::{AppState, HttpError, HttpServer, StreamHandle};
 use crate::pipeline::demand::Demand;
@@ -44,6 +44,10 @@ pub enum AppError {
     Limits(#[from] LimitError),
     #[error(transparent)]
     Http(#[from] HttpError),
+    #[error("cannot set up the [[user]] logins")]
+    Auth(#[from] AuthError),
+    #[error("start-up task failed")]
+    Join(#[source] tokio::task::JoinError),
     #[error(transparent)]
     Supervisor(#[from] SupervisorError),
     #[error("the supervisor of stream {stream} {how}; the stream is unsupervised")]
@@ -52,7 +56,10 @@ pub enum AppError {
 
 /// A started server.
 pub struct Running {
+    /// The first listening address (`listen`'s first entry, the port of `:0` filled in).
     pub addr: SocketAddr,
+    /// Every listening address.
+    pub addrs: Vec<SocketAddr>,
     pub shutdown: Shutdown,
     pub state: Arc<AppState>,
     http: tokio::task::JoinHandle<()>,
@@ -110,22 +117,40 @@ pub async fn start(mut config: Config, shutdown: Shutdown) -> Result<Running, Ap
             camera,
         });
     }
-    let state = Arc::new(AppState {
-        stream_permits: Arc::new(Semaphore::new(config.server.max_clients)),
-        config: config.server.clone(),
-        streams: handles,
-        started: Instant::now(),
-        shutdown: shutdown.clone(),
-    });
-    let server = match HttpServer::bind(state.clone()).await {
-        Ok(s) => s,
+    // argon2 (the dummy hash) and reading the TLS files block: off the async threads.
+    let (server_config, users, down) = (
+        config.server.clone(),
+        config.users.clone(),
+        shutdown.clone(),
+    );
+    let built = tokio::task::spawn_blocking(move || -> Result<AppState, AppError> {
+        let auth = Authenticator::new(&users)?;
+        Ok(AppState::new(server_config, handles, down, auth)?)
+    })
+    .await
+    .map_err(AppError::Join)
+    .and_then(|r| r);
+    let bound = match built {
+        Ok(state) => {
+            let state = Arc::new(state);
+            HttpServer::bind(state.clone())
+                .await
+                .map(|server| (state, server))
+                .map_err(AppError::from)
+        }
+        Err(err) => Err(err),
+    };
+    let (state, server) = match bound {
+        Ok(b) => b,
         Err(err) => {
             shutdown.trigger();
             while supervisors.next_end().await.is_some() {}
-            return Err(err.into());
+            return Err(err);
         }
     };
-    let addr = server.local_addr();
+    let addrs = server.local_addrs();
+    let addr = addrs[0];
+    log_access(&config, &addrs);
     let http = tokio::spawn(server.run(vitals.register("http accept loop")));
     let notifier = Arc::new(Notifier::from_env());
     notifier.ready();
@@ -136,6 +161,7 @@ pub async fn start(mut config: Config, shutdown: Shutdown) -> Result<Running, Ap
     info!(%addr, streams = state.streams.len(), "streamserver ready");
     Ok(Running {
         addr,
+        addrs,
         shutdown,
         state,
         http,
@@ -205,6 +231,37 @@ impl Running {
             Some(err) => Err(err),
             None => Ok(()),
         }
+    }
+}
+
+/// One line at start about who may use the server: without `[[user]]` everything is open, a
+/// warning when that reaches beyond this machine.
+fn log_access(config: &Config, addrs: &[SocketAddr]) {
+    let users = &config.users;
+    if users.is_empty() {
+        let listed: Vec<String> = addrs.iter().map(ToString::to_string).collect();
+        if addrs.iter().all(|a| a.ip().is_loopback()) {
+            info!(listen = %listed.join(", "), "no [[user]] configured: open to every client of this machine");
+        } else {
+            warn!(listen = %listed.join(", "),
+                "no [[user]] configured: anyone who can reach this address may watch, read the status and control the cameras; add [[user]] entries (README, Security)");
+        }
+        return;
+    }
+    let named = users.iter().filter(|u| !u.is_anonymous()).count();
+    let anonymous = users.len() - named;
+    let tls = config.server.tls.is_some();
+    info!(
+        users = named,
+        anonymous_entries = anonymous,
+        tls,
+        "logins required ([[user]])"
+    );
+    if !tls
+        && addrs.iter().any(|a| !a.ip().is_loopback())
+        && users.iter().any(|u| u.password_hash.is_some())
+    {
+        info!("passwords cross the network in clear without [server.tls] (or a reverse proxy with TLS)");
     }
 }
 

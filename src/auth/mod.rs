@@ -1,6 +1,7 @@
 //! Who may watch, who may see the status, who may control the camera (issue 11, items 1–3).
 //!
-//! The HTTP layer builds one [`Authenticator`] from the `[[user]]` entries ([`users`]) and asks
+//! The HTTP layer builds one [`Authenticator`] from the `[[user]]` entries (their schema and
+//! load-time checks are `config::users`: config owns the whole file) and asks
 //! it, per request, with the peer address, the `Authorization` header, the `token` query value,
 //! the [`Permission`] the endpoint needs and the stream id (if the endpoint is about one
 //! stream — the resolved id, also for the default-stream aliases):
@@ -55,7 +56,6 @@ mod decide;
 pub mod password;
 pub mod throttle;
 pub mod token;
-pub mod users;
 mod verify;
 
 use std::fmt;
@@ -65,10 +65,10 @@ use std::time::Duration;
 
 use http::StatusCode;
 
+pub use crate::config::users::{validate_users, Grant, Permission, UserConfig, ANONYMOUS};
 pub use crate::util::{redact_target, redact_url};
 pub use cache::AuthCache;
 pub use decide::Check;
-pub use users::{validate_users, Grant, UserConfig, ANONYMOUS};
 pub use verify::{PendingVerify, Verified};
 
 use cache::{VerifiedCache, VERIFIED_CAPACITY};
@@ -80,19 +80,6 @@ use throttle::{Throttle, ThrottleConfig};
 pub const WWW_AUTHENTICATE: &str = "Basic realm=\"streamserver\", charset=\"UTF-8\"";
 /// argon2 verifications running at once (each takes a core and `m` KiB).
 pub const MAX_CONCURRENT_VERIFICATIONS: usize = 2;
-
-/// What an endpoint needs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Permission {
-    /// Streams, snapshots, the viewer page.
-    View,
-    /// `/api/state`, `/metrics`.
-    Status,
-    /// Camera controls, pause, stills.
-    Control,
-    /// `/health`.
-    Health,
-}
 
 /// One request, as far as authorization cares. `Debug` hides the credentials.
 #[derive(Clone, Copy)]

@@ -13,14 +13,16 @@
 //! without its `parallel` feature: more lanes would only cost time.
 //!
 //! A hash in the config carries its own parameters and is verified with them. Hashes asking for
-//! more than [`MAX_M_COST_KIB`], [`MAX_T_COST`] or [`MAX_P_COST`] are refused at load: each
-//! login attempt allocates `m` KiB, which must stay affordable on a 512 MB Pi Zero.
+//! more than [`MAX_M_COST_KIB`], [`MAX_T_COST`] or [`MAX_P_COST`] are refused at load
+//! ([`check_phc`], in `config` with the rest of the schema): each login attempt allocates `m`
+//! KiB, which must stay affordable on a 512 MB Pi Zero.
 
 use std::io::{BufRead, IsTerminal, Write};
 
-use argon2::password_hash::phc::PasswordHash;
 use argon2::{Algorithm, Argon2, Params, PasswordHasher, PasswordVerifier, Version};
 use zeroize::Zeroizing;
+
+use crate::config::users::secrets::argon2_params;
 
 /// Memory per hash (KiB).
 pub const M_COST_KIB: u32 = 8 * 1024;
@@ -28,13 +30,9 @@ pub const M_COST_KIB: u32 = 8 * 1024;
 pub const T_COST: u32 = 2;
 /// Lanes.
 pub const P_COST: u32 = 1;
-/// Largest `m` accepted in a configured hash (KiB): 64 MiB.
-pub const MAX_M_COST_KIB: u32 = 64 * 1024;
-pub const MAX_T_COST: u32 = 16;
-pub const MAX_P_COST: u32 = 4;
-
-/// What `hash-password` tells to run when a hash is missing or unusable.
-pub const HASH_HINT: &str = "run `streamserver hash-password` and paste the line it prints";
+pub use crate::config::users::secrets::{
+    check_phc, HASH_HINT, MAX_M_COST_KIB, MAX_P_COST, MAX_T_COST,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PasswordError {
@@ -74,69 +72,10 @@ pub fn verify_password(plain: &[u8], phc: &str) -> bool {
 /// A hash of a random password with the same parameters as `phc`: verified against for unknown
 /// user names, so they take as long as known ones.
 pub(crate) fn dummy_hash_like(phc: &str) -> Result<String, PasswordError> {
-    let (m, t, p) = params_of(phc).unwrap_or((M_COST_KIB, T_COST, P_COST));
+    let (m, t, p) = argon2_params(phc).unwrap_or((M_COST_KIB, T_COST, P_COST));
     let mut random = Zeroizing::new([0u8; 32]);
     getrandom::fill(random.as_mut()).map_err(|e| PasswordError::Hash(e.to_string()))?;
     hash_with(random.as_ref(), m, t, p)
-}
-
-fn params_of(phc: &str) -> Option<(u32, u32, u32)> {
-    let hash = PasswordHash::new(phc).ok()?;
-    let params = Params::try_from(&hash).ok()?;
-    Some((params.m_cost(), params.t_cost(), params.p_cost()))
-}
-
-/// Checks a configured `password_hash`; the message never repeats the value (it may be a
-/// plain-text password, and config errors are logged).
-pub fn check_phc(value: &str) -> Result<(), String> {
-    if !value.starts_with('$') {
-        return Err(format!(
-            "this is not a password hash (a plain-text password?): only an argon2id hash may \
-             be stored; {HASH_HINT}"
-        ));
-    }
-    let crypt = [
-        ("$2a$", "bcrypt"),
-        ("$2b$", "bcrypt"),
-        ("$2y$", "bcrypt"),
-        ("$1$", "md5-crypt"),
-        ("$5$", "sha256-crypt"),
-        ("$6$", "sha512-crypt"),
-        ("$y$", "yescrypt"),
-    ];
-    if let Some((_, name)) = crypt.iter().find(|(prefix, _)| value.starts_with(prefix)) {
-        return Err(format!(
-            "only argon2id hashes are accepted, this one is {name}; {HASH_HINT}"
-        ));
-    }
-    let hash = PasswordHash::new(value).map_err(|_| {
-        format!("not a valid PHC hash string ($argon2id$v=19$m=…,t=…,p=…$salt$hash); {HASH_HINT}")
-    })?;
-    let algorithm = hash.algorithm.as_str();
-    if algorithm != "argon2id" {
-        // Named only when it is a known one: `$hunter2` parses as algorithm "hunter2".
-        let which = match algorithm {
-            "argon2i" | "argon2d" | "scrypt" | "pbkdf2-sha256" | "pbkdf2-sha512" => {
-                format!(", this one is {algorithm}")
-            }
-            _ => String::new(),
-        };
-        return Err(format!(
-            "only argon2id hashes are accepted{which}; {HASH_HINT}"
-        ));
-    }
-    if hash.salt.is_none() || hash.hash.is_none() {
-        return Err(format!("the hash has no salt or no output; {HASH_HINT}"));
-    }
-    let (m, t, p) =
-        params_of(value).ok_or_else(|| format!("invalid argon2 parameters; {HASH_HINT}"))?;
-    if m > MAX_M_COST_KIB || t > MAX_T_COST || p > MAX_P_COST {
-        return Err(format!(
-            "argon2 parameters m={m},t={t},p={p} are too costly for every login (at most \
-             m={MAX_M_COST_KIB},t={MAX_T_COST},p={MAX_P_COST}); {HASH_HINT}"
-        ));
-    }
-    Ok(())
 }
 
 /// Reads one password: from the terminal without echo, asked twice (`interactive`), else the

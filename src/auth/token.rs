@@ -9,11 +9,9 @@
 
 use base64::Engine;
 
-pub const TOKEN_MIN_CHARS: usize = 32;
-/// A random 32-character token has ~25 distinct characters; fewer than this means made by hand.
-pub const TOKEN_MIN_DISTINCT: usize = 12;
-/// What to run for a good token.
-pub const TOKEN_HINT: &str = "run `streamserver new-token` for a random one";
+pub use crate::config::users::secrets::{
+    check_token, TOKEN_HINT, TOKEN_MIN_CHARS, TOKEN_MIN_DISTINCT,
+};
 
 #[derive(Debug, thiserror::Error)]
 #[error("the OS random number generator failed: {0}")]
@@ -29,37 +27,6 @@ pub fn generate_token() -> Result<String, RngError> {
 /// The line to paste into a `[[user]]` entry: `token = "…"`.
 pub fn token_line(token: &str) -> String {
     format!("token = \"{token}\"")
-}
-
-/// Checks a configured token; the message never repeats it.
-pub fn check_token(token: &str) -> Result<(), String> {
-    if token.len() < TOKEN_MIN_CHARS {
-        return Err(format!(
-            "too short ({} characters, at least {TOKEN_MIN_CHARS}); {TOKEN_HINT}",
-            token.chars().count()
-        ));
-    }
-    if let Some(bad) = token
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '_'))
-    {
-        let shown = if bad.is_ascii_graphic() || bad == ' ' {
-            format!("{bad:?}")
-        } else {
-            format!("U+{:04X}", u32::from(bad))
-        };
-        return Err(format!(
-            "may only contain A-Z a-z 0-9 - _ (found {shown}); {TOKEN_HINT}"
-        ));
-    }
-    let mut seen = [false; 128];
-    token.bytes().for_each(|b| seen[usize::from(b)] = true);
-    if seen.iter().filter(|s| **s).count() < TOKEN_MIN_DISTINCT {
-        return Err(format!(
-            "too predictable (few distinct characters); {TOKEN_HINT}"
-        ));
-    }
-    Ok(())
 }
 
 #[cfg(test)]

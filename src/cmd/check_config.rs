@@ -1,6 +1,7 @@
 //! `streamserver check-config`: loads a config like the server would, runs every stream's
-//! start-up checks, prints a one-line summary (with the camera helper each camera stream will
-//! run, or that it is missing); the first problem is the error (exit 1).
+//! start-up checks and loads the `[server.tls]` certificate, prints a one-line summary (with
+//! the camera helper each camera stream will run, or that it is missing; the logins; http or
+//! https); the first problem is the error (exit 1).
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -16,8 +17,20 @@ pub fn run(path: Option<&Path>) -> anyhow::Result<ExitCode> {
     for stream in &config.streams {
         crate::source::preflight(stream).with_context(|| format!("stream {}", stream.id))?;
     }
+    if let Some(tls) = &config.server.tls {
+        crate::http::tls::TlsCerts::load(tls).context("[server.tls]")?;
+    }
+    let logins = match config.users.len() {
+        0 => "no [[user]]: open to all".to_string(),
+        n => format!("{n} [[user]] entries"),
+    };
+    let scheme = if config.server.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     println!(
-        "{}: ok ({} stream(s): {}; listen {})",
+        "{}: ok ({} stream(s): {}; listen {} ({scheme}); {logins})",
         path.map(|p| p.display().to_string())
             .unwrap_or_else(|| "built-in defaults".into()),
         config.streams.len(),

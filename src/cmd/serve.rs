@@ -11,8 +11,8 @@ use crate::shutdown::Shutdown;
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let (mut config, path) = load_config(cli.config.as_deref())?;
-    if let Some(listen) = cli.listen {
-        config.server.listen = listen;
+    if !cli.listen.is_empty() {
+        config.server.listen = crate::config::ListenAddrs(cli.listen.clone());
     }
     if let Some(source) = cli.source {
         config.streams = vec![only(&config.streams, source)];

@@ -25,6 +25,16 @@ pub(super) fn source_table_line(text: &str, index: usize, key: &str) -> usize {
     source_line
 }
 
+/// Line of the `index`-th `[[name]]` header (0-based), 1 if there is none.
+pub(super) fn array_entry_line(text: &str, name: &str, index: usize) -> usize {
+    let header = format!("[[{name}]]");
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| l.trim() == header)
+        .nth(index)
+        .map_or(1, |(n, _)| n + 1)
+}
+
 /// 1-based line of a byte offset.
 pub(super) fn line_of(text: &str, offset: usize) -> usize {
     text[..offset.min(text.len())].matches('\n').count() + 1

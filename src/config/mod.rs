@@ -4,25 +4,32 @@
 //! (`"500ms"`, `"5s"`) and enums are parsed into their types, and every error is one line naming
 //! the file, the line and the key (`config.toml:12: stream[0].fps: …`). Each stage gets only its
 //! own sub-struct: [`ServerConfig`] for HTTP, [`LoggingConfig`] for logs, [`StreamConfig`] per
-//! stream (source, encoder, supervisor).
+//! stream (source, encoder, supervisor), [`UserConfig`] per `[[user]]` (who may do what; the
+//! decisions are `auth`'s).
 
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+pub mod addr;
 mod lines;
 mod overlay;
 mod server;
 mod source;
 mod stream;
+pub mod users;
 mod values;
-use lines::{find_key_line, line_of, source_table_line};
+use lines::{array_entry_line, find_key_line, line_of, source_table_line};
 
 pub use overlay::{OverlayConfig, OverlayPosition, MAX_OVERLAY_CHARS};
-pub use server::{LogLevel, LogRotation, LoggingConfig, ServerConfig};
+pub use server::{LogLevel, LogRotation, LoggingConfig, ServerConfig, TlsConfig};
 pub use source::*;
 pub use stream::{EncoderConfig, StreamConfig, SupervisorConfig, WhileDown, MAX_ENCODE_WORKERS};
-pub use values::{check_http_url, PixelFormat, Quality, StreamId, Subsampling};
+pub use users::{Grant, Permission, UserConfig};
+pub use values::{
+    check_http_url, ListenAddrs, PixelFormat, Quality, StreamId, Subsampling, DEFAULT_MAX_PIXELS,
+    MAX_PIXELS_LIMIT,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -50,6 +57,9 @@ pub struct Config {
     pub logging: LoggingConfig,
     #[serde(default = "default_streams", rename = "stream")]
     pub streams: Vec<StreamConfig>,
+    /// `[[user]]`: who may do what (none: everything is open).
+    #[serde(default, rename = "user")]
+    pub users: Vec<UserConfig>,
 }
 
 fn default_streams() -> Vec<StreamConfig> {
@@ -63,6 +73,7 @@ impl Default for Config {
             server: ServerConfig::default(),
             logging: LoggingConfig::default(),
             streams: default_streams(),
+            users: Vec::new(),
         }
     }
 }
@@ -150,14 +161,30 @@ impl Config {
                 });
             }
         }
-        if self.server.max_clients == 0 {
-            return Err(invalid(
-                "server.max_clients".into(),
-                "must be at least 1".into(),
-            ));
+        let ids: Vec<&str> = self.streams.iter().map(|s| s.id.0.as_str()).collect();
+        if let Err((key, message)) = users::validate_users(&self.users, &ids) {
+            // A key the entry does not have (e.g. no `token`) points at its `[[user]]` line.
+            let line = match find_key_line(text, &key) {
+                1 => user_index(&key).map_or(1, |i| array_entry_line(text, "user", i)),
+                line => line,
+            };
+            return Err(ConfigError::Invalid {
+                path: path.to_owned(),
+                line,
+                key,
+                message,
+            });
+        }
+        if let Err((key, message)) = self.server.validate() {
+            return Err(invalid(format!("server.{key}"), message));
         }
         Ok(())
     }
+}
+
+/// `2` of `user[2].view`.
+fn user_index(key: &str) -> Option<usize> {
+    key.strip_prefix("user[")?.split_once(']')?.0.parse().ok()
 }
 
 /// `(stream index, table)` when `key` is a whole stream (`stream[2]`) and `message` is the

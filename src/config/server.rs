@@ -1,16 +1,19 @@
-//! `[server]` (the HTTP side: address, client limits, timeouts, socket bounds) and `[logging]`.
+//! `[server]` (the HTTP side: addresses, client and connection limits, timeouts, socket bounds,
+//! CORS), `[server.tls]` and `[logging]`.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::Deserialize;
 
+use super::values::ListenAddrs;
+
 /// HTTP server settings and client limits.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ServerConfig {
-    pub listen: SocketAddr,
+    /// One address or several (`["0.0.0.0:8080", "[::]:8080"]`).
+    pub listen: ListenAddrs,
     /// Concurrent stream clients over all streams; beyond it new streams get 503.
     pub max_clients: usize,
     /// Upper bound for a client's `?fps=N` (0 = no cap beyond the source's rate).
@@ -36,6 +39,75 @@ pub struct ServerConfig {
     /// Graceful shutdown deadline: open connections are dropped after it.
     #[serde(with = "humantime_serde")]
     pub shutdown_timeout: Duration,
+    /// Connections open at once from one IPv4 address or IPv6 /64; one more is closed at once.
+    pub max_connections_per_address: usize,
+    /// Connections still in their TLS handshake or sending their first request head, over all
+    /// addresses; one more closes the oldest such connection of the address that has the most.
+    pub max_pending_connections: usize,
+    /// Origins whose scripts may read responses (CORS), e.g. `"https://dash.example.org"`;
+    /// `"*"` allows any origin (without credentials). Empty: no CORS headers.
+    pub cors_origins: Vec<String>,
+    /// `[server.tls]`: serve HTTPS instead of HTTP.
+    pub tls: Option<TlsConfig>,
+}
+
+/// `[server.tls]`: the certificate chain and private key (PEM files), reloaded when either file
+/// changes or on SIGHUP.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// The certificate chain, leaf first (PEM).
+    pub cert: PathBuf,
+    /// The private key (PEM: PKCS#8, PKCS#1 or SEC1).
+    pub key: PathBuf,
+}
+
+impl ServerConfig {
+    /// Checks values serde cannot: `(key, message)` of the first bad one, `key` relative to
+    /// `server`.
+    pub fn validate(&self) -> Result<(), (&'static str, String)> {
+        if self.max_clients == 0 {
+            return Err(("max_clients", "must be at least 1".into()));
+        }
+        if self.max_connections_per_address == 0 {
+            return Err(("max_connections_per_address", "must be at least 1".into()));
+        }
+        if self.max_pending_connections == 0 {
+            return Err(("max_pending_connections", "must be at least 1".into()));
+        }
+        for origin in &self.cors_origins {
+            check_origin(origin).map_err(|m| ("cors_origins", m))?;
+        }
+        if let Some(tls) = &self.tls {
+            if tls.cert.as_os_str().is_empty() {
+                return Err(("tls.cert", "must name the certificate file (PEM)".into()));
+            }
+            if tls.key.as_os_str().is_empty() {
+                return Err(("tls.key", "must name the private key file (PEM)".into()));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// An origin as browsers send it: `scheme://host[:port]`, nothing after; or `*`.
+fn check_origin(origin: &str) -> Result<(), String> {
+    if origin == "*" {
+        return Ok(());
+    }
+    let ok = origin.split_once("://").is_some_and(|(scheme, rest)| {
+        matches!(scheme, "http" | "https")
+            && !rest.is_empty()
+            && !rest.contains(['/', '?', '#', '@', ' '])
+    });
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "{origin:?} is not an origin: write scheme://host[:port] with nothing after, e.g. \
+             \"https://dash.example.org\", or \"*\" for any"
+        ))
+    }
 }
 
 impl Default for ServerConfig {
@@ -52,6 +124,10 @@ impl Default for ServerConfig {
             send_buffer_bytes: 0,
             notsent_lowat_bytes: 16 * 1024,
             shutdown_timeout: Duration::from_secs(3),
+            max_connections_per_address: 32,
+            max_pending_connections: 64,
+            cors_origins: Vec::new(),
+            tls: None,
         }
     }
 }

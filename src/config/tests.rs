@@ -103,6 +103,84 @@ fn unreadable_file_names_the_path() {
 }
 
 #[test]
+fn listen_takes_one_address_or_a_list() {
+    let c = parse("[server]\nlisten = \"127.0.0.1:9000\"\n").unwrap();
+    assert_eq!(c.server.listen.0, vec!["127.0.0.1:9000".parse().unwrap()]);
+    let c = parse("[server]\nlisten = [\"0.0.0.0:8080\", \"[::]:8080\"]\n").unwrap();
+    assert_eq!(c.server.listen.to_string(), "0.0.0.0:8080, [::]:8080");
+    let e = err("[server]\nlisten = []\n");
+    assert!(
+        e.starts_with("test.toml:2: server.listen: an empty list"),
+        "{e}"
+    );
+    let e = err("[server]\nlisten = [\"[::1]:1\", \"[::1]:1\"]\n");
+    assert!(e.contains("listed twice"), "{e}");
+    let e = err("[server]\n\nlisten = [\"localhost:80\"]\n");
+    assert!(e.starts_with("test.toml:3: server.listen"), "{e}");
+}
+
+#[test]
+fn security_options_parse_and_bad_ones_name_the_key() {
+    let c = parse(
+        "[server]\nmax_connections_per_address = 4\nmax_pending_connections = 10\n\
+         cors_origins = [\"https://dash.example.org\", \"http://10.0.0.5:3000\"]\n\
+         [server.tls]\ncert = \"/etc/ssl/c.pem\"\nkey = \"/etc/ssl/k.pem\"\n",
+    )
+    .unwrap();
+    assert_eq!(c.server.max_connections_per_address, 4);
+    assert_eq!(c.server.max_pending_connections, 10);
+    assert_eq!(c.server.cors_origins.len(), 2);
+    assert_eq!(
+        c.server.tls.unwrap().key,
+        std::path::PathBuf::from("/etc/ssl/k.pem")
+    );
+    let e = err("[server]\ncors_origins = [\"https://x.org/path\"]\n");
+    assert!(
+        e.starts_with("test.toml:2: server.cors_origins: \"https://x.org/path\" is not an origin"),
+        "{e}"
+    );
+    let e = err("[server]\nmax_pending_connections = 0\n");
+    assert!(
+        e.starts_with("test.toml:2: server.max_pending_connections"),
+        "{e}"
+    );
+    let e = err("[server.tls]\ncert = \"c.pem\"\n");
+    assert!(e.contains("server.tls") && e.contains("key"), "{e}");
+}
+
+#[test]
+fn users_are_checked_with_errors_naming_key_and_line() {
+    let stream = "[[stream]]\nid = \"front\"\nsource = \"test\"\n";
+    let c = parse(&format!(
+        "{stream}[[user]]\nname = \"anonymous\"\nview = [\"front\"]\n"
+    ))
+    .unwrap();
+    assert_eq!(c.users.len(), 1);
+    let e = err(&format!(
+        "{stream}[[user]]\nname = \"anonymous\"\nview = true\n[[user]]\nname = \"anonymous\"\nview = [\"back\"]\n"
+    ));
+    assert!(
+        e.starts_with("test.toml:9: user[1].view: unknown stream id \"back\""),
+        "{e}"
+    );
+    let e = err(&format!(
+        "{stream}\n[[user]]\nname = \"bob\"\nview = true\n"
+    ));
+    assert!(
+        e.starts_with("test.toml:6: user[0].name: user \"bob\" has neither"),
+        "{e}"
+    );
+    let e = err(&format!(
+        "{stream}[[user]]\nname = \"bob\"\npassword_hash = \"hunter2\"\nview = true\n"
+    ));
+    assert!(
+        e.starts_with("test.toml:6: user[0].password_hash: this is not a password hash"),
+        "{e}"
+    );
+    assert!(!e.contains("hunter2"), "{e}");
+}
+
+#[test]
 fn overlay_settings_parse_and_bad_ones_name_their_key() {
     let head = "[[stream]]\nid = \"a\"\nsource = \"test\"\n[stream.overlay]\n";
     let c = parse(&format!(

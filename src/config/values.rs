@@ -1,8 +1,82 @@
 //! Config values that are checked while they are parsed, so an error names their key and line:
-//! stream ids, JPEG quality, pixel formats and chroma subsampling. The ones the camera helper
-//! receives in its Start settings also serialize, to what they parse from.
+//! listen addresses, stream ids, JPEG quality, pixel formats and chroma subsampling. The ones the
+//! camera helper receives in its Start settings also serialize, to what they parse from.
+
+use std::net::SocketAddr;
 
 use serde::{Deserialize, Serialize};
+
+/// `listen`: one address (`"0.0.0.0:8080"`) or a non-empty list of distinct ones
+/// (`["0.0.0.0:8080", "[::]:8080"]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListenAddrs(pub Vec<SocketAddr>);
+
+impl ListenAddrs {
+    /// The first address (the one start-up messages name).
+    pub fn first(&self) -> SocketAddr {
+        self.0[0]
+    }
+
+    pub fn port(&self) -> u16 {
+        self.first().port()
+    }
+}
+
+impl std::fmt::Display for ListenAddrs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, a) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            write!(f, "{a}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::str::FromStr for ListenAddrs {
+    type Err = std::net::AddrParseError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(ListenAddrs(vec![s.parse()?]))
+    }
+}
+
+impl From<SocketAddr> for ListenAddrs {
+    fn from(addr: SocketAddr) -> Self {
+        ListenAddrs(vec![addr])
+    }
+}
+
+impl<'de> Deserialize<'de> for ListenAddrs {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(
+            untagged,
+            expecting = "an address like \"0.0.0.0:8080\" or a list of them"
+        )]
+        enum OneOrMany {
+            One(SocketAddr),
+            Many(Vec<SocketAddr>),
+        }
+        let addrs = match OneOrMany::deserialize(d)? {
+            OneOrMany::One(a) => vec![a],
+            OneOrMany::Many(list) => list,
+        };
+        if addrs.is_empty() {
+            return Err(serde::de::Error::custom(
+                "an empty list listens nowhere: give at least one address",
+            ));
+        }
+        if let Some((i, a)) = (addrs.iter().enumerate()).find(|(i, a)| addrs[..*i].contains(a)) {
+            return Err(serde::de::Error::custom(format!(
+                "{a} is listed twice (entries {} and {i})",
+                addrs.iter().position(|b| b == a).unwrap_or(0)
+            )));
+        }
+        Ok(ListenAddrs(addrs))
+    }
+}
 
 /// A stream id: 1–32 of `[A-Za-z0-9_-]`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -121,6 +195,23 @@ pub enum Subsampling {
     S420,
     #[serde(rename = "gray")]
     Gray,
+}
+
+/// Default `max_pixels` of the sources that take JPEGs from outside: 16 megapixels (more than
+/// any Raspberry Pi camera's sensor), i.e. at most 16 MiB of decode scratch (64 MiB for CMYK).
+pub const DEFAULT_MAX_PIXELS: u64 = 16 * 1024 * 1024;
+/// Largest `max_pixels` accepted: 64 megapixels.
+pub const MAX_PIXELS_LIMIT: u64 = 64 * 1024 * 1024;
+
+/// Checks a `max_pixels` value.
+pub fn check_max_pixels(value: u64) -> Result<(), String> {
+    if (1..=MAX_PIXELS_LIMIT).contains(&value) {
+        Ok(())
+    } else {
+        Err(format!(
+            "must be between 1 and {MAX_PIXELS_LIMIT} (64 megapixels)"
+        ))
+    }
 }
 
 /// Checks that `url` is an `http://` or `https://` URL with a host; the message says what is

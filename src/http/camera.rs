@@ -12,8 +12,11 @@
 //! naming it (nothing applied), no camera to ask a `503`, no answer in time a `504`
 //! ([`LinkError::http_status`]); the API's errors are JSON `{"error", …}`.
 
+use std::time::Duration;
+
 use bytes::Bytes;
 use http::StatusCode;
+use http_body_util::{BodyExt, Limited};
 use serde_json::json;
 
 use super::responses::{json, no_cache, text, with_type, ResponseBody};
@@ -23,6 +26,29 @@ use http::Response;
 
 /// Largest POST body for controls (the protocol's bound of a SetControls).
 pub const MAX_CONTROLS_BODY_BYTES: usize = crate::source::camera::protocol::MAX_SET_CONTROLS_BYTES;
+
+/// How long a POST body may take to arrive.
+const BODY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A POST body, bounded in size and time (else the error response).
+pub async fn read_body<B>(body: B) -> Result<Bytes, Box<Response<ResponseBody>>>
+where
+    B: http_body::Body<Data = Bytes>,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let limited = Limited::new(body, MAX_CONTROLS_BODY_BYTES);
+    match tokio::time::timeout(BODY_TIMEOUT, limited.collect()).await {
+        Ok(Ok(collected)) => Ok(collected.to_bytes()),
+        Ok(Err(e)) => Err(Box::new(text(
+            StatusCode::BAD_REQUEST,
+            &format!("cannot read the body (at most {MAX_CONTROLS_BODY_BYTES} bytes): {e}\n"),
+        ))),
+        Err(_) => Err(Box::new(text(
+            StatusCode::REQUEST_TIMEOUT,
+            "the body did not arrive in time\n",
+        ))),
+    }
+}
 
 /// The stream's link, or the 404 of a stream that is not a camera.
 fn link(s: &StreamHandle, api: bool) -> Result<&CameraLink, Box<Response<ResponseBody>>> {

@@ -1,38 +1,49 @@
 //! The HTTP side: a hyper 1 server on tokio that serves the streams' latest frames.
 //!
 //! - [`routes`]: request → route (streams, snapshots, viewer, health, state, metrics, camera
-//!   requests), its methods and permission, 4xx.
+//!   requests), the methods and the permission each needs, 4xx.
 //! - [`camera`]: stills, controls and pause of a camera stream.
+//! - [`access`]: who may use a route (`[[user]]`, through [`crate::auth`]): 401/403/429.
 //! - [`stream_body`]: the multipart body of a stream client (pacing, slow clients).
 //! - [`snapshot`]: one fresh JPEG.
 //! - [`status`]: the JSON state, health and Prometheus text.
-//! - [`responses`]: text/JSON/HTML/JPEG responses and their headers.
+//! - [`responses`]: text/JSON/HTML/JPEG responses and their headers (no-cache, nosniff, CORS).
+//! - [`connection`]: one connection: TLS handshake, hyper, pending/busy bookkeeping.
+//! - [`admission`]: limits per address, on connections waiting for their head, on all.
+//! - [`listen`]: the listening sockets (one or several addresses, IPv4 and IPv6).
+//! - [`tls`]: `[server.tls]` certificates, reloaded on change or SIGHUP.
 //! - [`conn`]: socket options that keep slow clients current, and the write timeout.
+//! - [`log_budget`]: at most a few log lines per second about what clients cause.
+//! - [`memory`]: memory goes back to the system after a burst of connections or logins.
 //!
 //! [`HttpServer::run`] accepts connections until shutdown, then lets open connections finish
 //! (stream bodies end at once) until the hard deadline, and aborts what is left.
 
+pub mod access;
+pub mod admission;
 pub mod camera;
 pub mod conn;
+pub mod connection;
+pub mod listen;
+pub mod log_budget;
+pub mod memory;
 pub mod responses;
 pub mod routes;
 pub mod snapshot;
 pub mod status;
 pub mod stream_body;
+pub mod tls;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::io::AsyncWriteExt;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
-use tracing::{debug, info, info_span, warn, Instrument};
+use tracing::{info, info_span, warn, Instrument};
 
+use crate::auth::Authenticator;
 use crate::config::ServerConfig;
 use crate::pipeline::demand::Demand;
 use crate::pipeline::slot::LatestFrame;
@@ -40,9 +51,16 @@ use crate::pipeline::stats::StreamStats;
 use crate::shutdown::Shutdown;
 use crate::supervise::StatusBoard;
 use crate::systemd::vitals::{Heartbeat, BEAT_EVERY};
+use admission::{Admission, AdmissionLimits, Refused};
+use listen::Listeners;
+use log_budget::LogBudget;
+use tls::{Reloader, TlsCerts, TlsError};
 
 /// Connections allowed beyond `max_clients` for snapshots, state polls and the viewer.
 pub const EXTRA_CONNECTIONS: usize = 64;
+
+/// Refused-connection log lines per second.
+static REFUSED_LOG: LogBudget = LogBudget::new(2, Duration::from_secs(1));
 
 #[derive(Debug, thiserror::Error)]
 pub enum HttpError {
@@ -51,6 +69,8 @@ pub enum HttpError {
         addr: SocketAddr,
         source: std::io::Error,
     },
+    #[error("[server.tls]")]
+    Tls(#[from] TlsError),
 }
 
 /// What the routes can see of one stream.
@@ -78,51 +98,100 @@ pub struct AppState {
     /// One permit per stream client; 503 when none is left.
     pub stream_permits: Arc<Semaphore>,
     pub shutdown: Shutdown,
+    /// Decides every request (empty, and skipped, without `[[user]]`).
+    pub auth: Authenticator,
+    /// Which connections are kept; see [`admission`].
+    pub admission: Arc<Admission>,
+    /// The certificate of `[server.tls]`, if set.
+    pub tls: Option<Arc<TlsCerts>>,
 }
 
 impl AppState {
+    /// The server's state; loads `[server.tls]` (blocking: reads two small files).
+    pub fn new(
+        config: ServerConfig,
+        streams: Vec<StreamHandle>,
+        shutdown: Shutdown,
+        auth: Authenticator,
+    ) -> Result<Self, HttpError> {
+        let tls = config.tls.as_ref().map(TlsCerts::load).transpose()?;
+        let admission = Admission::new(AdmissionLimits {
+            max_connections: config.max_clients + EXTRA_CONNECTIONS,
+            per_address: config.max_connections_per_address,
+            max_pending: config.max_pending_connections,
+        });
+        Ok(AppState {
+            stream_permits: Arc::new(Semaphore::new(config.max_clients)),
+            config,
+            streams,
+            started: Instant::now(),
+            shutdown,
+            auth,
+            admission,
+            tls,
+        })
+    }
+
     pub fn stream(&self, id: &str) -> Option<&StreamHandle> {
         self.streams.iter().find(|s| s.id == id)
     }
 }
 
 pub struct HttpServer {
-    listener: TcpListener,
+    listeners: Listeners,
     state: Arc<AppState>,
 }
 
 impl HttpServer {
     pub async fn bind(state: Arc<AppState>) -> Result<Self, HttpError> {
-        let addr = state.config.listen;
-        let listener = TcpListener::bind(addr)
-            .await
-            .map_err(|source| HttpError::Bind { addr, source })?;
-        Ok(Self { listener, state })
+        let listeners = listen::bind_all(&state.config.listen.0, state.config.header_timeout)
+            .map_err(|(addr, source)| HttpError::Bind { addr, source })?;
+        Ok(Self {
+            listeners: Listeners::new(listeners),
+            state,
+        })
     }
 
-    pub fn local_addr(&self) -> SocketAddr {
-        self.listener
-            .local_addr()
-            .expect("a bound listener has an address")
+    /// The bound addresses, in `listen` order (the port of `:0` filled in).
+    pub fn local_addrs(&self) -> Vec<SocketAddr> {
+        self.listeners.local_addrs()
     }
 
     /// Serves until shutdown, then drains connections until the shutdown deadline. The accept
     /// loop beats `heart` every second while it runs (the systemd watchdog checks it).
-    pub async fn run(self, heart: Heartbeat) {
+    pub async fn run(mut self, heart: Heartbeat) {
         let state = self.state;
-        let max_conns = state.config.max_clients + EXTRA_CONNECTIONS;
-        let conn_permits = Arc::new(Semaphore::new(max_conns));
+        let reloader = match &state.tls {
+            Some(certs) => match Reloader::start(Arc::clone(certs)) {
+                Ok(r) => Some(r),
+                Err(err) => {
+                    warn!(error = %crate::util::error_chain(&err), "TLS certificates will not be reloaded");
+                    None
+                }
+            },
+            None => None,
+        };
+        memory::tune();
+        let mut trimmer = memory::Trimmer::new(state.admission.stats().admitted, Instant::now());
         let mut conns = JoinSet::new();
-        info!(addr = %self.listener.local_addr().map(|a| a.to_string()).unwrap_or_default(), "listening");
+        let addrs: Vec<String> = self
+            .listeners
+            .local_addrs()
+            .iter()
+            .map(|a| a.to_string())
+            .collect();
+        let scheme = if state.tls.is_some() { "https" } else { "http" };
+        info!(addrs = %addrs.join(", "), scheme, "listening");
         let mut beat = tokio::time::interval(BEAT_EVERY);
         loop {
             let accepted = tokio::select! {
                 _ = state.shutdown.triggered() => break,
                 _ = beat.tick() => {
                     heart.beat();
+                    trimmer.look(state.admission.stats().admitted, Instant::now());
                     continue;
                 }
-                accepted = self.listener.accept() => accepted,
+                accepted = self.listeners.accept() => accepted,
                 Some(_) = conns.join_next(), if !conns.is_empty() => continue,
             };
             let (stream, peer) = match accepted {
@@ -130,24 +199,23 @@ impl HttpServer {
                 Err(err) => {
                     // EMFILE and friends: back off briefly instead of spinning.
                     warn!(%err, "accept failed");
-                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    tokio::time::sleep(Duration::from_millis(50)).await;
                     continue;
                 }
             };
-            let Ok(permit) = conn_permits.clone().try_acquire_owned() else {
-                conns.spawn(refuse(stream));
-                continue;
-            };
-            let state = state.clone();
-            conns.spawn(
-                async move {
-                    serve_connection(stream, state).await;
-                    drop(permit);
+            let ticket = match state.admission.admit(peer.ip()) {
+                Ok(t) => t,
+                Err(why) => {
+                    refuse(stream, peer, why);
+                    continue;
                 }
-                .instrument(info_span!("client", %peer)),
+            };
+            conns.spawn(
+                connection::serve(stream, peer, ticket, Arc::clone(&state))
+                    .instrument(info_span!("client", %peer)),
             );
         }
-        drop(self.listener);
+        drop(self.listeners);
         let deadline = state.config.shutdown_timeout;
         info!(
             open = conns.len(),
@@ -164,49 +232,30 @@ impl HttpServer {
             _ = state.shutdown.reached(crate::shutdown::Phase::Immediate) => {}
         }
         conns.shutdown().await;
-    }
-}
-
-async fn serve_connection(stream: TcpStream, state: Arc<AppState>) {
-    let cfg = &state.config;
-    if let Err(err) = conn::tune_socket(&stream, cfg.send_buffer_bytes, cfg.notsent_lowat_bytes) {
-        warn!(%err, "cannot set socket options");
-    }
-    let socket = conn::ClientSocket(std::os::fd::AsRawFd::as_raw_fd(&stream));
-    let io = TokioIo::new(conn::TimeoutStream::new(stream, cfg.write_timeout));
-    let svc_state = state.clone();
-    let service = service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
-        req.extensions_mut().insert(socket);
-        let state = svc_state.clone();
-        async move { Ok::<_, std::convert::Infallible>(routes::handle(req, &state).await) }
-    });
-    let conn = http1::Builder::new()
-        .timer(TokioTimer::new())
-        .header_read_timeout(cfg.header_timeout)
-        // One frame at most waits in hyper's write buffer: the next part is chosen only when
-        // this one has gone to the kernel. The read side doubles as the request head limit.
-        .max_buf_size(cfg.max_header_bytes.max(8192))
-        .serve_connection(io, service);
-    tokio::pin!(conn);
-    tokio::select! {
-        res = conn.as_mut() => if let Err(err) = res { debug!(%err, "connection ended") },
-        _ = state.shutdown.triggered() => {
-            conn.as_mut().graceful_shutdown();
-            if let Err(err) = conn.await { debug!(%err, "connection ended during shutdown") }
+        if let Some(r) = reloader {
+            let _ = tokio::task::spawn_blocking(move || r.stop()).await;
         }
     }
 }
 
-/// Over the connection limit: a short 503 instead of an unbounded backlog.
-async fn refuse(mut stream: TcpStream) {
-    let body = "server busy: too many connections\n";
+/// A connection that is not admitted: a short 503 if the socket takes it at once (a fresh
+/// socket always does), then closed. Nothing waits: under a flood, refusing must cost less than
+/// connecting.
+fn refuse(stream: TcpStream, peer: SocketAddr, why: Refused) {
+    let (body, reason) = match why {
+        Refused::PerAddress => (
+            "too many connections from your address\n",
+            "per-address limit",
+        ),
+        Refused::Full => ("server busy: too many connections\n", "connection limit"),
+    };
     let resp = format!(
-        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\nRetry-After: 5\r\n\r\n{body}",
+        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\
+         X-Content-Type-Options: nosniff\r\nConnection: close\r\nRetry-After: 5\r\n\r\n{body}",
         body.len()
     );
-    let _ = tokio::time::timeout(
-        std::time::Duration::from_secs(1),
-        stream.write_all(resp.as_bytes()),
-    )
-    .await;
+    let _ = stream.try_write(resp.as_bytes());
+    if let Some(suppressed) = REFUSED_LOG.allow() {
+        info!(%peer, reason, suppressed, "connection refused");
+    }
 }

@@ -1,5 +1,6 @@
-//! Building responses: plain text, JSON, HTML, a JPEG, the no-cache headers, and the one body
-//! type every response shares ([`ResponseBody`]).
+//! Building responses: plain text, JSON, HTML, a JPEG, the headers every response gets
+//! (no-cache where it matters, `X-Content-Type-Options: nosniff`, CORS for the configured
+//! origins), and the one body type every response shares ([`ResponseBody`]).
 
 use bytes::Bytes;
 use http::header::{self, HeaderValue};
@@ -38,6 +39,62 @@ pub fn no_cache(h: &mut http::HeaderMap) {
     h.insert(header::EXPIRES, HeaderValue::from_static("0"));
 }
 
+/// Headers every response carries: browsers must not guess a type (a JPEG, JSON or text
+/// response can never be run as a script or page).
+pub fn nosniff(h: &mut http::HeaderMap) {
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+}
+
+/// CORS: lets scripts of `origin` read the response when it is in `allowed` (`"*"` allows any
+/// origin, without credentials). Nothing is added for other origins, so the browser keeps the
+/// response from the script. `Vary: Origin` keeps caches from mixing the answers.
+pub fn cors(h: &mut http::HeaderMap, origin: Option<&HeaderValue>, allowed: &[String]) {
+    if allowed.is_empty() {
+        return;
+    }
+    h.append(header::VARY, HeaderValue::from_static("Origin"));
+    let Some(origin) = origin else { return };
+    if allowed.iter().any(|a| a.as_bytes() == origin.as_bytes()) {
+        h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+            HeaderValue::from_static("true"),
+        );
+    } else if allowed.iter().any(|a| a == "*") {
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_ORIGIN,
+            HeaderValue::from_static("*"),
+        );
+    }
+}
+
+/// The answer to a CORS preflight (`OPTIONS` with `Access-Control-Request-Method`): which
+/// methods and headers scripts of an allowed origin may use.
+pub fn preflight(origin: Option<&HeaderValue>, allowed: &[String]) -> Response<ResponseBody> {
+    let mut resp = Response::new(empty());
+    *resp.status_mut() = StatusCode::NO_CONTENT;
+    let h = resp.headers_mut();
+    cors(h, origin, allowed);
+    if h.contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN) {
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_METHODS,
+            HeaderValue::from_static("GET, HEAD"),
+        );
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_HEADERS,
+            HeaderValue::from_static("Authorization"),
+        );
+        h.insert(
+            header::ACCESS_CONTROL_MAX_AGE,
+            HeaderValue::from_static("600"),
+        );
+    }
+    resp
+}
+
 pub fn text(code: StatusCode, body: &str) -> Response<ResponseBody> {
     with_type(
         code,
@@ -52,12 +109,8 @@ pub fn json(code: StatusCode, body: String) -> Response<ResponseBody> {
     resp
 }
 
-pub fn html(body: &'static str) -> Response<ResponseBody> {
-    with_type(
-        StatusCode::OK,
-        "text/html; charset=utf-8",
-        Bytes::from_static(body.as_bytes()),
-    )
+pub fn html(body: impl Into<Bytes>) -> Response<ResponseBody> {
+    with_type(StatusCode::OK, "text/html; charset=utf-8", body.into())
 }
 
 pub fn with_type(code: StatusCode, ctype: &'static str, body: Bytes) -> Response<ResponseBody> {

@@ -1,21 +1,26 @@
-//! Request routing: every URL the server answers and its errors (404, 405, 400, 503).
+//! Request routing: every URL the server answers, the permission it needs, and its errors
+//! (404, 405, 400, 503; 401/403/429 come from [`super::access`]).
 //!
-//! | path | what |
-//! |---|---|
-//! | `/stream.mjpg`, `/stream`, `/?action=stream` | default stream (multipart MJPEG) |
-//! | `/snapshot.jpg`, `/?action=snapshot` | newest frame of the default stream |
-//! | `/streams/<id>/stream.mjpg`, `/streams/<id>/snapshot.jpg` | any stream |
-//! | `/` | the viewer page |
-//! | `/health`, `/api/state`, `/metrics` | see [`super::status`] |
-//! | `/still.jpg`, `/streams/<id>/still.jpg` | a still (camera streams, see [`super::camera`]) |
-//! | `/api/streams/<id>/controls`, `…/pause`, `…/resume` | camera controls and pause |
+//! | path | what | permission |
+//! |---|---|---|
+//! | `/stream.mjpg`, `/stream`, `/?action=stream` | default stream (multipart MJPEG) | `view` |
+//! | `/snapshot.jpg`, `/?action=snapshot` | newest frame of the default stream | `view` |
+//! | `/streams/<id>/stream.mjpg`, `/streams/<id>/snapshot.jpg` | any stream | `view` |
+//! | `/` | the viewer page (the streams the user may view) | `view` |
+//! | `/api/state`, `/metrics` | see [`super::status`] (the streams the user may see) | `status` |
+//! | `/health` | see [`super::status`] (open while no `[[user]]` sets `health`) | `health` |
+//! | `/still.jpg`, `/streams/<id>/still.jpg` | a still (camera streams, see [`super::camera`]) | `control` |
+//! | `/api/streams/<id>/controls` (GET, POST) | the camera's controls | `control` |
+//! | `/api/streams/<id>/pause`, `…/resume` (POST) | release / retake the camera | `control` |
 //!
-//! Each route's methods are [`Route::methods`] (else 405 with `Allow`), and the permission it
-//! needs is decided in one place, [`permission`] (users and permissions of issue 11 are not
-//! enforced by this build yet; the camera routes need `control`).
+//! [`Route::permission`] is the one place that decides what a route needs, [`Route::methods`]
+//! the methods it takes (else 405 with `Allow`).
 //!
-//! Query `fps=N` caps a stream client's rate (at most `max_client_fps`); other query keys are
-//! ignored (browsers and OctoPrint add cache busters), a malformed `fps` or `action` is a 400.
+//! Query `fps=N` caps a stream client's rate (at most `max_client_fps`); `token=…` logs in
+//! (see [`crate::auth`]) on every route; other query keys are ignored (browsers and OctoPrint
+//! add cache busters), a malformed `fps` or `action` is a 400. An unknown path needs a login
+//! like a `view` route before it is a 404, so stream ids cannot be probed without one. Every
+//! response carries `X-Content-Type-Options: nosniff` and, for the `cors_origins`, CORS headers.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,22 +28,29 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::header::{self, HeaderValue};
 use http::{Method, Request, Response, StatusCode};
-use http_body_util::{BodyExt, Limited};
+use http_body_util::BodyExt;
 use tracing::{debug, info};
 
+use super::access::{self, Allowed};
 use super::camera;
 use super::conn::ClientSocket;
-use super::responses::{empty, html, no_cache, text, ResponseBody};
+use super::responses::{cors, empty, html, no_cache, nosniff, preflight, text, ResponseBody};
 use super::snapshot::snapshot;
 use super::stream_body::{ClientSlot, MjpegBody};
 use super::{status, AppState, StreamHandle};
-use crate::auth::Permission;
+use crate::auth::{Permission, Scope};
 use crate::mjpeg::format;
-
-/// How long a POST body may take to arrive.
-const BODY_TIMEOUT: Duration = Duration::from_secs(10);
+use crate::util::redact_target;
 
 const VIEWER_HTML: &str = include_str!("viewer.html");
+/// Where the viewer page gets the ids of the streams it shows, and whether it may poll
+/// `/api/state` (a 401 there would make a browser ask for a login on every page load).
+const VIEWER_STREAMS: &str = "__STREAM_IDS__";
+const VIEWER_STATUS: &str = "__STATUS_ALLOWED__";
+
+/// Marks a stream response (a request extension of the response): it never ends by itself.
+#[derive(Debug, Clone, Copy)]
+pub struct Streaming;
 
 enum Route<'a> {
     Stream(&'a StreamHandle),
@@ -54,24 +66,25 @@ enum Route<'a> {
 }
 
 impl Route<'_> {
-    /// The methods the route answers (HEAD wherever GET is).
+    /// What the route needs, and the stream it is about (the resolved id, also for aliases).
+    fn permission(&self) -> (Permission, Option<&str>) {
+        match self {
+            Route::Stream(s) | Route::Snapshot(s) => (Permission::View, Some(&s.id)),
+            Route::Viewer => (Permission::View, None),
+            Route::State | Route::Metrics => (Permission::Status, None),
+            Route::Health => (Permission::Health, None),
+            Route::Still(s) | Route::Controls(s) | Route::Pause(s) | Route::Resume(s) => {
+                (Permission::Control, Some(&s.id))
+            }
+        }
+    }
+
+    /// The methods the route takes (HEAD wherever GET is).
     fn methods(&self) -> &'static [Method] {
         match self {
             Route::Controls(_) => &[Method::GET, Method::HEAD, Method::POST],
             Route::Pause(_) | Route::Resume(_) => &[Method::POST],
             _ => &[Method::GET, Method::HEAD],
-        }
-    }
-}
-
-/// The permission a route needs: the one place that decides it (issue 11's users get it).
-fn permission(route: &Route) -> Permission {
-    match route {
-        Route::Stream(_) | Route::Snapshot(_) | Route::Viewer => Permission::View,
-        Route::State | Route::Metrics => Permission::Status,
-        Route::Health => Permission::Health,
-        Route::Still(_) | Route::Controls(_) | Route::Pause(_) | Route::Resume(_) => {
-            Permission::Control
         }
     }
 }
@@ -82,17 +95,65 @@ where
     B: http_body::Body<Data = Bytes>,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
+    if tracing::enabled!(tracing::Level::DEBUG) {
+        let target = req.uri().path_and_query().map_or("/", |p| p.as_str());
+        debug!(method = %req.method(), target = %redact_target(target), "request");
+    }
+    // The head is what routing and access look at; the body is read only by a route that
+    // takes one (POST controls).
+    let (parts, body) = req.into_parts();
+    let req = Request::from_parts(parts, ());
+    let mut resp = respond(&req, body, state).await;
+    let h = resp.headers_mut();
+    nosniff(h);
+    cors(
+        h,
+        req.headers().get(header::ORIGIN),
+        &state.config.cors_origins,
+    );
+    if req.method() == Method::HEAD {
+        // No body goes out: the connection waits for its next request like any other.
+        let (mut parts, _) = resp.into_parts();
+        parts.extensions.remove::<Streaming>();
+        return Response::from_parts(parts, empty());
+    }
+    resp
+}
+
+async fn respond<B>(req: &Request<()>, body: B, state: &Arc<AppState>) -> Response<ResponseBody>
+where
+    B: http_body::Body<Data = Bytes>,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let origins = &state.config.cors_origins;
+    if req.method() == Method::OPTIONS
+        && !origins.is_empty()
+        && req
+            .headers()
+            .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD)
+    {
+        return preflight(req.headers().get(header::ORIGIN), origins);
+    }
     let query = match Query::parse(req.uri().query().unwrap_or("")) {
         Ok(q) => q,
         Err(msg) => return text(StatusCode::BAD_REQUEST, &format!("{msg}\n")),
     };
-    let route = match route(req.uri().path(), &query, state) {
+    let route = route(req.uri().path(), &query, state);
+    let (permission, stream) = match &route {
+        Ok(r) => r.permission(),
+        Err(_) => (Permission::View, None),
+    };
+    let allowed = match access::authorize(&state.auth, req, query.token, permission, stream).await {
+        Ok(a) => a,
+        Err(refused) => return refused,
+    };
+    let route = match route {
         Ok(r) => r,
         Err(no) => return no.response(),
     };
-    let allowed = route.methods();
-    if !allowed.contains(req.method()) {
-        let names: Vec<&str> = allowed.iter().map(Method::as_str).collect();
+    let methods = route.methods();
+    if !methods.contains(req.method()) {
+        let names: Vec<&str> = methods.iter().map(Method::as_str).collect();
         let mut resp = text(
             StatusCode::METHOD_NOT_ALLOWED,
             &format!("use {} here\n", names.join(" or ")),
@@ -101,55 +162,27 @@ where
         resp.headers_mut().insert(header::ALLOW, allow);
         return resp;
     }
-    debug!(permission = ?permission(&route), "request");
-    let head_only = req.method() == Method::HEAD;
-    let post = req.method() == Method::POST;
-    let resp = match route {
+    match route {
         Route::Stream(s) => {
             let socket = req.extensions().get::<ClientSocket>().map(|c| c.0);
-            stream(s, &query, state, socket)
+            stream_response(s, &query, state, socket, &allowed)
         }
         Route::Snapshot(s) => snapshot(s, state).await,
-        Route::Viewer => html(VIEWER_HTML),
+        Route::Viewer => {
+            let status = access::permits(&state.auth, req, query.token, Permission::Status).await;
+            viewer(state, &allowed.scope, status)
+        }
         Route::Health => status::health(state),
-        Route::State => status::state_json(state),
-        Route::Metrics => status::metrics(state),
+        Route::State => status::state_json(state, &allowed.scope),
+        Route::Metrics => status::metrics(state, &allowed.scope),
         Route::Still(s) => camera::still(s).await,
-        Route::Controls(s) if post => match read_body(req.into_body()).await {
+        Route::Controls(s) if req.method() == Method::POST => match camera::read_body(body).await {
             Ok(body) => camera::set_controls(s, body).await,
             Err(resp) => *resp,
         },
         Route::Controls(s) => camera::list_controls(s).await,
         Route::Pause(s) => camera::pause(s, true),
         Route::Resume(s) => camera::pause(s, false),
-    };
-    if head_only {
-        let (parts, _) = resp.into_parts();
-        return Response::from_parts(parts, empty());
-    }
-    resp
-}
-
-/// A POST body, bounded in size and time.
-async fn read_body<B>(body: B) -> Result<Bytes, Box<Response<ResponseBody>>>
-where
-    B: http_body::Body<Data = Bytes>,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-{
-    let limited = Limited::new(body, camera::MAX_CONTROLS_BODY_BYTES);
-    match tokio::time::timeout(BODY_TIMEOUT, limited.collect()).await {
-        Ok(Ok(collected)) => Ok(collected.to_bytes()),
-        Ok(Err(e)) => Err(Box::new(text(
-            StatusCode::BAD_REQUEST,
-            &format!(
-                "cannot read the body (at most {} bytes): {e}\n",
-                camera::MAX_CONTROLS_BODY_BYTES
-            ),
-        ))),
-        Err(_) => Err(Box::new(text(
-            StatusCode::REQUEST_TIMEOUT,
-            "the body did not arrive in time\n",
-        ))),
     }
 }
 
@@ -174,7 +207,7 @@ impl NoRoute {
 fn route<'a>(path: &str, q: &Query, state: &'a AppState) -> Result<Route<'a>, NoRoute> {
     let default = &state.streams[0];
     Ok(match path {
-        "/" => match q.action.as_deref() {
+        "/" => match q.action {
             None => Route::Viewer,
             Some("stream") => Route::Stream(default),
             Some("snapshot") => Route::Snapshot(default),
@@ -213,13 +246,15 @@ fn route<'a>(path: &str, q: &Query, state: &'a AppState) -> Result<Route<'a>, No
 
 /// The query keys we understand.
 #[derive(Debug, Default)]
-struct Query {
+struct Query<'a> {
     fps: Option<u32>,
-    action: Option<String>,
+    action: Option<&'a str>,
+    /// `token=…`: a login (tokens are URL-safe: used as they are).
+    token: Option<&'a str>,
 }
 
-impl Query {
-    fn parse(raw: &str) -> Result<Query, String> {
+impl<'a> Query<'a> {
+    fn parse(raw: &'a str) -> Result<Query<'a>, String> {
         let mut q = Query::default();
         for pair in raw.split('&').filter(|p| !p.is_empty()) {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
@@ -232,7 +267,8 @@ impl Query {
                         .ok_or_else(|| format!("bad fps {v:?}: use a whole number 1-1000"))?;
                     q.fps = Some(fps);
                 }
-                "action" => q.action = Some(v.to_string()),
+                "action" => q.action = Some(v),
+                "token" => q.token = Some(v),
                 _ => {}
             }
         }
@@ -240,11 +276,30 @@ impl Query {
     }
 }
 
-fn stream(
+/// The viewer page, showing the streams the request may view.
+fn viewer(state: &AppState, scope: &Scope, status: bool) -> Response<ResponseBody> {
+    let ids: Vec<&str> = (state.streams.iter())
+        .map(|s| s.id.as_str())
+        .filter(|id| match scope {
+            Scope::All => true,
+            Scope::Only(ids) => ids.iter().any(|s| &**s == *id),
+        })
+        .collect();
+    let ids = serde_json::to_string(&ids).unwrap_or_else(|_| "[]".into());
+    let page = VIEWER_HTML
+        .replace(VIEWER_STREAMS, &ids)
+        .replace(VIEWER_STATUS, if status { "true" } else { "false" });
+    let mut resp = html(page);
+    no_cache(resp.headers_mut());
+    resp
+}
+
+fn stream_response(
     s: &StreamHandle,
     q: &Query,
     state: &Arc<AppState>,
     socket: Option<std::os::fd::RawFd>,
+    allowed: &Allowed,
 ) -> Response<ResponseBody> {
     let Ok(permit) = state.stream_permits.clone().try_acquire_owned() else {
         info!(stream = %s.id, "client refused: max_clients reached");
@@ -266,7 +321,8 @@ fn stream(
         (None, 0) => None,
         (None, cap) => Some(cap),
     };
-    let span = tracing::info_span!("stream", stream = %s.id, fps);
+    let user = allowed.user.as_deref();
+    let span = tracing::info_span!("stream", stream = %s.id, fps, user);
     info!(parent: &span, "client connected");
     s.demand.note();
     let shutdown = state.shutdown.clone();
@@ -281,6 +337,7 @@ fn stream(
     )
     .disconnect_stalled_after(state.config.write_timeout);
     let mut resp = Response::new(body.boxed_unsync());
+    resp.extensions_mut().insert(Streaming);
     let h = resp.headers_mut();
     h.insert(
         header::CONTENT_TYPE,

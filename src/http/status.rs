@@ -1,5 +1,8 @@
 //! `/health`, `/api/state` and `/metrics`: the same per-stream figures as JSON and as
-//! Prometheus text.
+//! Prometheus text. `/api/state` and `/metrics` show only the streams of the request's
+//! [`Scope`] (a user whose `status` is limited to some streams sees only those); `/metrics`
+//! also counts connections (open, waiting, refused, evicted) and the addresses the login
+//! throttle tracks.
 //!
 //! A stream is healthy when its source is running and its newest live frame is younger than its
 //! stall timeout, or its source is alive but idle (idle mode: nobody wants frames) or paused on
@@ -14,6 +17,7 @@ use serde::Serialize;
 
 use super::responses::{json, with_type, ResponseBody};
 use super::{AppState, StreamHandle};
+use crate::auth::Scope;
 use crate::pipeline::slot::FrameKind;
 use crate::supervise::SourceState;
 
@@ -96,8 +100,19 @@ fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
 }
 
-pub fn server_state(state: &AppState) -> ServerState {
-    let streams: Vec<_> = state.streams.iter().map(stream_state).collect();
+/// Whether `scope` shows stream `id`.
+fn in_scope(scope: &Scope, id: &str) -> bool {
+    match scope {
+        Scope::All => true,
+        Scope::Only(ids) => ids.iter().any(|s| &**s == id),
+    }
+}
+
+pub fn server_state(state: &AppState, scope: &Scope) -> ServerState {
+    let streams: Vec<_> = (state.streams.iter())
+        .filter(|s| in_scope(scope, &s.id))
+        .map(stream_state)
+        .collect();
     ServerState {
         version: env!("CARGO_PKG_VERSION"),
         uptime_s: round2(state.started.elapsed().as_secs_f64()),
@@ -107,8 +122,8 @@ pub fn server_state(state: &AppState) -> ServerState {
     }
 }
 
-pub fn state_json(state: &AppState) -> http::Response<ResponseBody> {
-    let body = serde_json::to_string_pretty(&server_state(state)).unwrap_or_default();
+pub fn state_json(state: &AppState, scope: &Scope) -> http::Response<ResponseBody> {
+    let body = serde_json::to_string_pretty(&server_state(state, scope)).unwrap_or_default();
     json(StatusCode::OK, body)
 }
 
@@ -131,9 +146,10 @@ pub fn health(state: &AppState) -> http::Response<ResponseBody> {
     json(code, body.to_string())
 }
 
-pub fn metrics(state: &AppState) -> http::Response<ResponseBody> {
-    let s = server_state(state);
+pub fn metrics(state: &AppState, scope: &Scope) -> http::Response<ResponseBody> {
+    let s = server_state(state, scope);
     let mut out = String::new();
+    connection_metrics(state, &mut out);
     let _ = writeln!(
         out,
         "# HELP streamserver_uptime_seconds Seconds since the server started."
@@ -229,4 +245,49 @@ pub fn metrics(state: &AppState) -> http::Response<ResponseBody> {
         "text/plain; version=0.0.4; charset=utf-8",
         bytes::Bytes::from(out),
     )
+}
+
+/// The server-wide connection and login figures.
+fn connection_metrics(state: &AppState, out: &mut String) {
+    let a = state.admission.stats();
+    let mut family = |name: &str, kind: &str, help: &str, samples: &[(&str, f64)]| {
+        let _ = writeln!(out, "# HELP streamserver_{name} {help}");
+        let _ = writeln!(out, "# TYPE streamserver_{name} {kind}");
+        for (labels, value) in samples {
+            let _ = writeln!(out, "streamserver_{name}{labels} {value}");
+        }
+    };
+    family(
+        "connections_open",
+        "gauge",
+        "Open client connections.",
+        &[("", a.open as f64)],
+    );
+    family(
+        "connections_pending",
+        "gauge",
+        "Connections waiting for a request head (new or between requests).",
+        &[("", a.pending as f64)],
+    );
+    family(
+        "connections_refused_total",
+        "counter",
+        "Connections closed at once: over the per-address or the total limit.",
+        &[
+            ("{reason=\"per_address\"}", a.refused_per_address as f64),
+            ("{reason=\"full\"}", a.refused_full as f64),
+        ],
+    );
+    family(
+        "connections_evicted_total",
+        "counter",
+        "Waiting connections closed to make room (max_pending_connections).",
+        &[("", a.evicted as f64)],
+    );
+    family(
+        "login_throttled_addresses",
+        "gauge",
+        "Addresses with failed logins the throttle tracks.",
+        &[("", state.auth.throttled_addresses() as f64)],
+    );
 }

@@ -118,13 +118,14 @@ impl Target {
         &self.path
     }
 
-    /// `http[s]://host:port/path` without credentials, for logs and errors.
+    /// `http[s]://host:port/path?query` without credentials, for logs, errors and
+    /// `/api/state`: no user info, and secret query values (`?pwd=`, `?token=`…) masked.
     pub fn display_url(&self) -> String {
         let scheme = match self.scheme {
             Scheme::Http => "http",
             Scheme::Https => "https",
         };
-        format!("{scheme}://{}{}", self.authority, self.path)
+        redact_url(&format!("{scheme}://{}{}", self.authority, self.path))
     }
 
     /// The `Authorization` header value, if any.

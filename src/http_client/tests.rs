@@ -13,6 +13,12 @@ fn urls_with_port_path_credentials_and_ipv6() {
     // base64("user:p@ss")
     assert_eq!(t.authorization(), Some("Basic dXNlcjpwQHNz"));
     assert_eq!(t.display_url(), "http://cam.local:8081/?action=stream");
+    let secret = Target::parse("http://cam/snap.cgi?user=admin&pwd=hunter2").unwrap();
+    assert_eq!(
+        secret.display_url(),
+        "http://cam/snap.cgi?user=admin&pwd=***",
+        "query secrets are masked wherever the URL is shown"
+    );
     let t = t.with_credentials("a", "b");
     assert_eq!(t.authorization(), Some("Basic YTpi"));
     let t = Target::parse("http://[::1]/stream.mjpg").unwrap();

@@ -3,15 +3,19 @@
 //! A frame from outside is published only if it is one complete JPEG: not empty, not over the
 //! size cap, starting with SOI (`FF D8`), ending with EOI (`FF D9`, optionally followed by a
 //! little zero/whitespace padding some cameras append), with a header libjpeg-turbo can read
-//! and a picture size within [`MAX_PIXELS`]. Optionally the whole image is decoded too, which
-//! catches corrupt entropy data at the price of a full decode (a few ms for 720p). Everything is
-//! bounded: the decoder's scratch buffer is reused and the scan count of progressive files is
-//! capped, so a hostile file cannot make the check slow or large.
+//! and a picture size within the source's `max_pixels` (at most [`MAX_PIXELS`]). Optionally the
+//! whole image is decoded too, which catches corrupt entropy data at the price of a full decode
+//! (a few ms for 720p). Everything is bounded: the size is read from the header before any
+//! decode buffer exists (a hostile upstream announcing 65535×65535 costs nothing), the decoder's
+//! scratch buffer is reused (at most `max_pixels` bytes, 4× for CMYK) and the scan count of
+//! progressive files is capped, so a hostile file cannot make the check slow or large.
 
 use turbojpeg::{Colorspace, Decompressor, Image, PixelFormat};
 
-/// Largest picture accepted (width × height): 64 megapixels, well above 8K.
-pub const MAX_PIXELS: u64 = 64 * 1024 * 1024;
+/// Largest `max_pixels` there is (width × height): 64 megapixels, well above 8K.
+pub const MAX_PIXELS: u64 = crate::config::MAX_PIXELS_LIMIT;
+/// The default `max_pixels` of the sources: 16 megapixels.
+pub const DEFAULT_MAX_PIXELS: u64 = crate::config::DEFAULT_MAX_PIXELS;
 /// At most this many bytes of padding may follow EOI.
 const MAX_TRAILING_PADDING: usize = 1024;
 /// Progressive JPEGs with more scans than this are rejected (libjpeg-turbo's advice against
@@ -25,6 +29,8 @@ pub struct JpegLimits {
     pub max_bytes: usize,
     /// Decode the whole image (not only the header).
     pub full_decode: bool,
+    /// Largest picture (width × height); capped at [`MAX_PIXELS`].
+    pub max_pixels: u64,
 }
 
 /// Facts about a JPEG that passed the check.
@@ -46,8 +52,12 @@ pub enum JpegError {
     NoEoi,
     #[error("unreadable JPEG header: {0}")]
     Header(String),
-    #[error("picture {width}x{height} is too large or empty")]
-    BadSize { width: usize, height: usize },
+    #[error("picture {width}x{height} is empty or larger than max_pixels ({max_pixels})")]
+    BadSize {
+        width: usize,
+        height: usize,
+        max_pixels: u64,
+    },
     #[error("corrupt JPEG data: {0}")]
     Decode(String),
 }
@@ -82,8 +92,13 @@ impl JpegChecker {
             .read_header(data)
             .map_err(|e| JpegError::Header(e.to_string()))?;
         let (width, height) = (header.width, header.height);
-        if width == 0 || height == 0 || (width as u64) * (height as u64) > MAX_PIXELS {
-            return Err(JpegError::BadSize { width, height });
+        let max_pixels = self.limits.max_pixels.min(MAX_PIXELS);
+        if width == 0 || height == 0 || (width as u64) * (height as u64) > max_pixels {
+            return Err(JpegError::BadSize {
+                width,
+                height,
+                max_pixels,
+            });
         }
         if self.limits.full_decode {
             // Grayscale output decodes every component's data but skips colour conversion and
@@ -159,4 +174,4 @@ pub fn check_markers(data: &[u8], max_bytes: usize) -> Result<(), JpegError> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -110,6 +110,7 @@ impl RelaySource {
             checker: JpegChecker::new(JpegLimits {
                 max_bytes: config.max_frame_bytes,
                 full_decode: config.full_decode,
+                max_pixels: config.max_pixels,
             }),
         })
     }

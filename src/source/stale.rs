@@ -53,6 +53,7 @@ impl PlaceholderImage {
         let limits = JpegLimits {
             max_bytes: MAX_PLACEHOLDER_BYTES,
             full_decode: true,
+            max_pixels: jpeg_check::DEFAULT_MAX_PIXELS,
         };
         let info =
             jpeg_check::check(&data, limits).map_err(|source| PlaceholderError::Invalid {

@@ -340,3 +340,41 @@ pub async fn get(addr: SocketAddr, path: &str) -> Response {
 pub(crate) fn find(hay: &[u8], pat: &[u8]) -> Option<usize> {
     hay.windows(pat.len()).position(|w| w == pat)
 }
+
+/// Connects to `addr` from the local address `from` (any of 127.0.0.0/8 is this machine).
+pub async fn connect_from(from: std::net::IpAddr, addr: SocketAddr) -> HttpConn {
+    let socket = tokio::net::TcpSocket::new_v4().expect("a socket");
+    socket
+        .bind(SocketAddr::new(from, 0))
+        .unwrap_or_else(|e| panic!("bind {from}: {e}"));
+    let stream = tokio::time::timeout(IO_TIMEOUT, socket.connect(addr))
+        .await
+        .expect("connect timed out")
+        .expect("connect");
+    HttpConn::from_stream(stream)
+}
+
+/// `method path` from the local address `from` with extra header lines (each ending in
+/// `\r\n`), `Connection: close`; the whole response (no body for HEAD).
+pub async fn request_from(
+    from: std::net::IpAddr,
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &str,
+) -> Response {
+    let mut c = connect_from(from, addr).await;
+    let req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n{headers}\r\n"
+    );
+    c.send(req.as_bytes()).await;
+    let head = c.read_head().await;
+    if method == "HEAD" {
+        return Response {
+            head,
+            body: Vec::new(),
+        };
+    }
+    let (body, _) = c.body_to_end(16 << 20).await;
+    Response { head, body }
+}

@@ -15,6 +15,7 @@ pub mod client;
 pub mod mjpeg;
 pub mod sources;
 pub mod upstream;
+pub mod users;
 
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};

@@ -11,6 +11,7 @@ fn tags_round_trip_and_keep_the_jpeg_valid() {
     let limits = streamserver::source::jpeg_check::JpegLimits {
         max_bytes: 1 << 20,
         full_decode: true,
+        max_pixels: streamserver::source::jpeg_check::DEFAULT_MAX_PIXELS,
     };
     assert!(streamserver::source::jpeg_check::check(&t, limits).is_ok());
 }

@@ -136,6 +136,18 @@ impl Helper {
         }
     }
 
+    /// The next message if one comes within `within` (None on silence); panics when the
+    /// stream ends first.
+    pub fn poll(&self, within: Duration) -> Option<Message> {
+        match self.reads.recv_timeout(within) {
+            Ok(Seen::Message(m)) => Some(m),
+            Ok(Seen::End(e)) => panic!("the helper's stdout ended: {e}; stderr: {}", self.stderr()),
+            Ok(Seen::Hello(_)) => unreachable!("Hello comes once"),
+            Err(RecvTimeoutError::Timeout) => None,
+            Err(RecvTimeoutError::Disconnected) => panic!("the reader thread is gone"),
+        }
+    }
+
     /// The next message; panics when the stream ends first.
     pub fn next(&self, within: Duration) -> Message {
         match self.read(within) {

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use super::super::values::{check_max_pixels, DEFAULT_MAX_PIXELS};
 use super::OnStale;
 
 /// `[stream.folder]`.
@@ -20,6 +21,9 @@ pub struct FolderConfig {
     pub full_decode: bool,
     /// Larger files are skipped (bytes).
     pub max_file_bytes: usize,
+    /// Largest picture accepted (width × height), checked from the JPEG header before any
+    /// decode buffer is allocated.
+    pub max_pixels: u64,
     /// No new file for this long makes the stream stale.
     #[serde(with = "humantime_serde")]
     pub stale_after: Duration,
@@ -38,6 +42,7 @@ impl Default for FolderConfig {
             extensions: vec!["jpg".into(), "jpeg".into()],
             full_decode: false,
             max_file_bytes: 16 * 1024 * 1024,
+            max_pixels: DEFAULT_MAX_PIXELS,
             stale_after: Duration::from_secs(10),
             on_stale: OnStale::LastFrame,
             placeholder_image: None,
@@ -66,6 +71,7 @@ impl FolderConfig {
         if self.max_file_bytes == 0 {
             return Err(("max_file_bytes", "must be at least 1".into()));
         }
+        check_max_pixels(self.max_pixels).map_err(|m| ("max_pixels", m))?;
         if self.stale_after.is_zero() {
             return Err(("stale_after", "must be above 0".into()));
         }

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::super::values::check_http_url;
+use super::super::values::{check_http_url, check_max_pixels, DEFAULT_MAX_PIXELS};
 
 /// Largest accepted `max_frame_bytes` (the parser holds at most about one frame).
 const MAX_FRAME_BYTES_LIMIT: usize = 256 * 1024 * 1024;
@@ -20,6 +20,9 @@ pub struct RelayConfig {
     pub password: Option<String>,
     /// A part larger than this (bytes) ends the connection; it is never buffered whole.
     pub max_frame_bytes: usize,
+    /// Largest picture accepted (width × height), checked from the JPEG header before any
+    /// decode buffer is allocated.
+    pub max_pixels: u64,
     /// Limit for connecting and for the response head.
     #[serde(with = "humantime_serde")]
     pub connect_timeout: Duration,
@@ -41,6 +44,7 @@ impl Default for RelayConfig {
             username: None,
             password: None,
             max_frame_bytes: 16 * 1024 * 1024,
+            max_pixels: DEFAULT_MAX_PIXELS,
             connect_timeout: Duration::from_secs(5),
             read_timeout: Duration::from_secs(5),
             full_decode: false,
@@ -62,6 +66,7 @@ impl RelayConfig {
                 format!("must be between 1 and {MAX_FRAME_BYTES_LIMIT}"),
             ));
         }
+        check_max_pixels(self.max_pixels).map_err(|m| ("max_pixels", m))?;
         if self.connect_timeout.is_zero() {
             return Err(("connect_timeout", "must be above 0".into()));
         }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::super::values::check_http_url;
+use super::super::values::{check_http_url, check_max_pixels, DEFAULT_MAX_PIXELS};
 use super::OnStale;
 
 /// `[stream.http]`.
@@ -27,6 +27,9 @@ pub struct SnapshotPollConfig {
     pub validate: Validate,
     /// Larger responses are rejected without being read past this (bytes).
     pub max_frame_bytes: usize,
+    /// Largest picture accepted (width × height), checked from the header before any decode
+    /// buffer is allocated; `convert` also bounds its decoder's memory by it.
+    pub max_pixels: u64,
     /// Redirects followed per request (0 = none).
     pub max_redirects: u32,
     /// Accept any TLS certificate (self-signed cameras). Insecure: logged loudly.
@@ -50,6 +53,7 @@ impl Default for SnapshotPollConfig {
             timeout: Duration::from_secs(5),
             validate: Validate::ValidJpeg,
             max_frame_bytes: 16 * 1024 * 1024,
+            max_pixels: DEFAULT_MAX_PIXELS,
             max_redirects: 5,
             accept_invalid_certs: false,
             stale_after: Duration::from_secs(10),
@@ -81,6 +85,7 @@ impl SnapshotPollConfig {
         if self.max_frame_bytes == 0 {
             return Err(("max_frame_bytes", "must be at least 1".into()));
         }
+        check_max_pixels(self.max_pixels).map_err(|m| ("max_pixels", m))?;
         if self.stale_after.is_zero() {
             return Err(("stale_after", "must be above 0".into()));
         }

@@ -22,7 +22,7 @@ use super::link::serve::Serving;
 use super::link::CameraLink;
 use super::process::HelperProcess;
 use super::protocol::{CommandWriter, Limits, Message, MessageReader, ProtocolError};
-use crate::pipeline::sink::FrameSink;
+use crate::pipeline::sink::{FrameOutput, FrameSink};
 use crate::source::StopFlag;
 
 /// How often the loop looks at the stop flag, the pause file and demand.
@@ -90,6 +90,7 @@ impl<S: Serialize> Session<'_, S> {
             })
             .map_err(CameraError::Thread)?;
         let result = self.converse(&mut helper, &mut commands, &hello_rx, &rx, sink, stop);
+        sink.set_idle(false); // no helper, no idle camera
         if let Ok(Ended::Stopped | Ended::Paused) = result {
             let _ = commands.stop();
             drop(commands);
@@ -145,15 +146,21 @@ impl<S: Serialize> Session<'_, S> {
         let mut running = false;
         let mut serving = self.link.map(Serving::new);
         let mut wanted = true;
+        // Frames stay wanted until this helper's first one is on the slot: after a restart the
+        // slot holds the placeholder, and an idle camera must not keep it on air (unhealthy).
+        let mut live = false;
         let mut last_message = Instant::now();
         loop {
             if let Some(ended) = self.interrupted(stop) {
                 return Ok(ended);
             }
-            let want = self.idle_after.is_none_or(|w| sink.in_demand(w));
+            let want = !live || self.idle_after.is_none_or(|w| sink.in_demand(w));
             if want != wanted {
                 commands.demand(want).map_err(CameraError::Command)?;
                 wanted = want;
+                // Idle mode: the camera runs, frames are not encoded, the last one stays on
+                // the slot; /health counts that as healthy (the helper's Alives show progress).
+                sink.set_idle(!want);
             }
             if let (true, Some(serving)) = (running, serving.as_mut()) {
                 serving.poll(commands).map_err(CameraError::Command)?;
@@ -174,6 +181,7 @@ impl<S: Serialize> Session<'_, S> {
                         Message::Frame(f) => {
                             let (i, jpeg) = (f.info, f.jpeg);
                             sink.publish_jpeg(jpeg, i.captured_at(), i.width, i.height);
+                            live = true;
                         }
                         Message::Alive { .. } => sink.alive(),
                         Message::Failed(f) => {

@@ -143,6 +143,7 @@ impl FolderSource {
             checker: JpegChecker::new(JpegLimits {
                 max_bytes: config.max_file_bytes,
                 full_decode: config.full_decode,
+                max_pixels: config.max_pixels,
             }),
             stale: StaleGuard::new(
                 stream_id.clone(),

@@ -20,10 +20,12 @@ fn jpeg(w: usize, h: usize) -> Vec<u8> {
 const HEADER: JpegLimits = JpegLimits {
     max_bytes: 1 << 20,
     full_decode: false,
+    max_pixels: MAX_PIXELS,
 };
 const FULL: JpegLimits = JpegLimits {
     max_bytes: 1 << 20,
     full_decode: true,
+    max_pixels: MAX_PIXELS,
 };
 
 #[test]
@@ -51,6 +53,7 @@ fn empty_oversized_and_foreign_data_are_rejected() {
     let small = JpegLimits {
         max_bytes: data.len() - 1,
         full_decode: false,
+        max_pixels: MAX_PIXELS,
     };
     assert!(matches!(
         check(&data, small),
@@ -157,4 +160,47 @@ proptest! {
         data[pos] = byte;
         let _ = check(&data, FULL);
     }
+}
+
+/// `data` with the picture size in its (baseline) frame header replaced.
+pub(crate) fn with_size(data: &[u8], width: u16, height: u16) -> Vec<u8> {
+    let mut out = data.to_vec();
+    let sof = out.windows(2).position(|w| w == [0xFF, 0xC0]).unwrap();
+    out[sof + 5..sof + 7].copy_from_slice(&height.to_be_bytes());
+    out[sof + 7..sof + 9].copy_from_slice(&width.to_be_bytes());
+    out
+}
+
+#[test]
+fn a_header_announcing_more_than_max_pixels_is_refused_before_any_buffer_exists() {
+    let limits = JpegLimits {
+        max_bytes: 1 << 20,
+        full_decode: true,
+        max_pixels: DEFAULT_MAX_PIXELS,
+    };
+    let mut checker = JpegChecker::new(limits);
+    // 8000×8000 = 64 MP: within the old fixed limit, whose full decode took 64 MB of scratch.
+    let big = with_size(&jpeg(64, 48), 8000, 8000);
+    assert_eq!(
+        checker.check(&big),
+        Err(JpegError::BadSize {
+            width: 8000,
+            height: 8000,
+            max_pixels: DEFAULT_MAX_PIXELS
+        })
+    );
+    assert_eq!(checker.scratch.capacity(), 0, "no decode buffer was made");
+    let huge = with_size(&jpeg(64, 48), 65000, 65000);
+    assert!(matches!(
+        checker.check(&huge),
+        Err(JpegError::BadSize { .. })
+    ));
+    // The limit is the source's: a lower one refuses a picture the default takes.
+    let tiny = JpegChecker::new(JpegLimits {
+        max_pixels: 64 * 47,
+        ..limits
+    })
+    .check(&jpeg(64, 48));
+    assert!(matches!(tiny, Err(JpegError::BadSize { .. })), "{tiny:?}");
+    assert!(checker.check(&jpeg(64, 48)).is_ok());
 }

@@ -20,9 +20,11 @@ use crate::source::jpeg_check::{JpegChecker, JpegError, JpegLimits};
 
 /// Largest response head accepted (an endless header is cut here).
 const MAX_HEADER_BYTES: usize = 64 * 1024;
-/// Largest picture `convert` decodes (each side, pixels) and its decode memory cap.
-const MAX_CONVERT_SIDE: u32 = 8192;
-const MAX_CONVERT_ALLOC: u64 = 512 * 1024 * 1024;
+/// Largest side `convert` decodes (pixels), whatever `max_pixels` allows.
+const MAX_CONVERT_SIDE: u32 = 16384;
+/// Decoder memory `convert` allows per pixel of `max_pixels`: RGBA at 8 bits per channel (a
+/// 16-bit picture needs twice that and must be half the size).
+const CONVERT_BYTES_PER_PIXEL: u64 = 4;
 
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
@@ -34,6 +36,12 @@ pub enum FetchError {
     Jpeg(#[from] JpegError),
     #[error("cannot decode the picture: {0}")]
     Convert(#[from] image::ImageError),
+    #[error("picture {width}x{height} is larger than max_pixels ({max_pixels})")]
+    TooManyPixels {
+        width: u32,
+        height: u32,
+        max_pixels: u64,
+    },
     #[error("cannot re-encode the picture: {0}")]
     Encode(#[from] EncodeError),
 }
@@ -58,6 +66,8 @@ pub struct FetchSettings {
     pub max_bytes: usize,
     pub accept_invalid_certs: bool,
     pub validate: Validate,
+    /// Largest picture (width × height), checked from the header before decoding.
+    pub max_pixels: u64,
 }
 
 pub struct Fetcher {
@@ -115,6 +125,7 @@ impl Fetcher {
             checker: JpegChecker::new(JpegLimits {
                 max_bytes: settings.max_bytes,
                 full_decode: true,
+                max_pixels: settings.max_pixels,
             }),
             settings,
             encoder,
@@ -160,17 +171,32 @@ impl Fetcher {
         }
     }
 
+    /// Decodes any picture the `image` crate reads and re-encodes it. Memory: the size is read
+    /// from the header first and checked against `max_pixels`; the decoder may then allocate
+    /// at most [`CONVERT_BYTES_PER_PIXEL`] × `max_pixels`, the RGB copy 3 bytes per pixel.
     fn convert(&mut self, body: &[u8]) -> Result<Fetched, FetchError> {
         if body.is_empty() {
             return Err(JpegError::Empty.into());
         }
-        let mut reader = image::ImageReader::new(Cursor::new(body))
-            .with_guessed_format()
-            .map_err(image::ImageError::IoError)?;
+        let reader = || {
+            image::ImageReader::new(Cursor::new(body))
+                .with_guessed_format()
+                .map_err(image::ImageError::IoError)
+        };
+        let max_pixels = self.settings.max_pixels;
+        let (width, height) = reader()?.into_dimensions()?;
+        if u64::from(width) * u64::from(height) > max_pixels {
+            return Err(FetchError::TooManyPixels {
+                width,
+                height,
+                max_pixels,
+            });
+        }
         let mut limits = image::Limits::default();
         limits.max_image_width = Some(MAX_CONVERT_SIDE);
         limits.max_image_height = Some(MAX_CONVERT_SIDE);
-        limits.max_alloc = Some(MAX_CONVERT_ALLOC);
+        limits.max_alloc = Some(max_pixels.saturating_mul(CONVERT_BYTES_PER_PIXEL));
+        let mut reader = reader()?;
         reader.limits(limits);
         let rgb = reader.decode()?.into_rgb8();
         let (w, h) = rgb.dimensions();

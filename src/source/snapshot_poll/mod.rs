@@ -100,6 +100,7 @@ impl SnapshotPollSource {
             max_bytes: config.max_frame_bytes,
             accept_invalid_certs: config.accept_invalid_certs,
             validate: config.validate,
+            max_pixels: config.max_pixels,
         };
         Ok(Self {
             fetcher: Fetcher::new(settings, encoder)?,

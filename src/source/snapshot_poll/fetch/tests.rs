@@ -14,6 +14,7 @@ fn settings(validate: Validate) -> FetchSettings {
         max_bytes: 1 << 20,
         accept_invalid_certs: false,
         validate,
+        max_pixels: crate::source::jpeg_check::DEFAULT_MAX_PIXELS,
     }
 }
 
@@ -35,6 +36,43 @@ fn png(w: u32, h: u32) -> Vec<u8> {
     let mut out = Cursor::new(Vec::new());
     img.write_to(&mut out, image::ImageFormat::Png).unwrap();
     out.into_inner()
+}
+
+/// A BMP header announcing `w`×`h` (BMP has no checksum: the size fields are simply patched).
+fn huge_bmp(w: i32, h: i32) -> Vec<u8> {
+    let img = image::RgbImage::from_pixel(4, 4, image::Rgb([1, 2, 3]));
+    let mut out = Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Bmp).unwrap();
+    let mut bmp = out.into_inner();
+    bmp[18..22].copy_from_slice(&w.to_le_bytes());
+    bmp[22..26].copy_from_slice(&h.to_le_bytes());
+    bmp
+}
+
+#[test]
+fn convert_refuses_pictures_over_max_pixels_from_their_header() {
+    let mut f = fetcher(Validate::Convert);
+    let err = f
+        .accept(huge_bmp(8000, 8000), Some("image/bmp"))
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            FetchError::TooManyPixels {
+                width: 8000,
+                height: 8000,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().contains("max_pixels"), "{err}");
+    let big_jpeg = crate::source::jpeg_check::tests::with_size(&jpeg(), 8000, 8000);
+    let err = f.accept(big_jpeg, Some("image/jpeg")).unwrap_err();
+    assert!(
+        matches!(err, FetchError::Jpeg(JpegError::BadSize { .. })),
+        "{err}"
+    );
 }
 
 #[test]

@@ -22,9 +22,12 @@
 //! exist, with different `allow` lists; their grants add up); any other entry needs a
 //! `password_hash`, a `token` or both, so a forgotten hash can never open an account.
 //!
-//! Values are checked while parsed (serde errors name key and line); [`validate_users`] checks
-//! what needs the whole list and the stream ids, returning `(key, message)` for the loader.
-//! Neither ever repeats a password, hash or token in a message.
+//! Values are checked while parsed (serde errors name key and line; [`secrets`] checks hashes
+//! and tokens); [`validate_users`] checks what needs the whole list and the stream ids,
+//! returning `(key, message)` for the loader. Neither ever repeats a password, hash or token in
+//! a message. The rules that turn these entries into decisions are `auth`'s.
+
+pub mod secrets;
 
 use std::fmt;
 
@@ -32,9 +35,20 @@ use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::Deserialize;
 
 use super::addr::AddrRange;
-use super::password::{check_phc, HASH_HINT};
-use super::token::{check_token, TOKEN_HINT};
-use super::Permission;
+use secrets::{check_phc, check_token, HASH_HINT, TOKEN_HINT};
+
+/// What an endpoint needs; each is a key of a `[[user]]` entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Permission {
+    /// `view`: streams, snapshots, the viewer page.
+    View,
+    /// `status`: `/api/state`, `/metrics`.
+    Status,
+    /// `control`: camera controls, pause, stills.
+    Control,
+    /// `health`: `/health`.
+    Health,
+}
 
 /// The name of the entry that grants access without login.
 pub const ANONYMOUS: &str = "anonymous";
@@ -159,7 +173,7 @@ pub enum Grant {
 
 impl Grant {
     /// `stream = None` is a request about no stream in particular: any non-empty grant allows it
-    /// (the endpoint then shows only the granted streams, see [`super::Scope`]).
+    /// (the endpoint then shows only the granted streams).
     pub fn allows(&self, stream: Option<&str>) -> bool {
         match (self, stream) {
             (Grant::Nothing, _) => false,

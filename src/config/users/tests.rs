@@ -1,7 +1,11 @@
-//! Unit tests of `auth::users`.
+//! Unit tests of `config::users`.
 
+use super::secrets::tests::hash_with;
 use super::*;
-use crate::auth::password::tests::cheap_hash;
+
+fn cheap_hash(plain: &str) -> String {
+    hash_with(argon2::Algorithm::Argon2id, plain)
+}
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

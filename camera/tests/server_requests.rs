@@ -4,7 +4,8 @@
 //! receiving frames, ten concurrent stills answered with one picture, controls listed, set,
 //! refused (400 naming the control, nothing applied) and kept across a helper restart, a still
 //! the helper never answers (504), pause/resume with `/api/state`, the statuses of a stream
-//! that is not a camera, and curl fetching a still.
+//! that is not a camera, every endpoint refused without the `control` permission, and curl
+//! fetching a still.
 
 mod common;
 
@@ -310,5 +311,67 @@ fn curl_fetches_a_still() {
     );
     let (w, h, _) = decode(&std::fs::read(&file).unwrap());
     assert_eq!((w, h), (640, 480));
+    rig.stop();
+}
+
+#[test]
+fn every_camera_endpoint_needs_the_control_permission() {
+    const OPERATOR: &str = "op3rator-T0ken_abcdefghijklmnopqrstuvwxyz";
+    const WATCHER: &str = "watch3r-T0ken_abcdefghijklmnopqrstuvwxyz";
+    let rig = Rig::start_configured(
+        "perm",
+        true,
+        |s| {
+            if let SourceConfig::Camera(c) = &mut s.source {
+                (c.still_width, c.still_height) = (640, 480);
+            }
+        },
+        |config| {
+            let users = serde_json::json!([
+                {"name": "anonymous", "view": true},
+                {"name": "watcher", "token": WATCHER, "view": true},
+                {"name": "operator", "token": OPERATOR, "view": true, "control": true},
+            ]);
+            config.users = serde_json::from_value(users).expect("users");
+        },
+    );
+    assert!(rig
+        .live_after(
+            Instant::now() - Duration::from_secs(1),
+            Duration::from_secs(10)
+        )
+        .is_some());
+    let addr = rig.addr();
+    let endpoints = [
+        ("GET", "/still.jpg"),
+        ("GET", "/streams/main/still.jpg"),
+        ("GET", "/api/streams/main/controls"),
+        ("POST", "/api/streams/main/controls"),
+        ("POST", "/api/streams/main/pause"),
+        ("POST", "/api/streams/main/resume"),
+    ];
+    for (method, path) in endpoints {
+        let body = br#"{"Brightness": 0.1}"#;
+        let anonymous = request(addr, method, path, body, Duration::from_secs(10));
+        assert_eq!(anonymous.status, 401, "{method} {path} without a login");
+        let watcher = format!("{path}?token={WATCHER}");
+        let watcher = request(addr, method, &watcher, body, Duration::from_secs(10));
+        assert_eq!(
+            watcher.status, 403,
+            "{method} {path} for a user without control"
+        );
+    }
+    // The operator may: the resume last, so the stream runs again.
+    for (method, path) in endpoints {
+        let path = format!("{path}?token={OPERATOR}");
+        let body = br#"{"Brightness": 0.1}"#;
+        let a = request(addr, method, &path, body, Duration::from_secs(20));
+        assert!(
+            a.status == 200 || (a.status == 503 && path.contains("pause")),
+            "{method} {path}: {} {}",
+            a.status,
+            a.text()
+        );
+    }
     rig.stop();
 }

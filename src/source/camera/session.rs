@@ -6,8 +6,9 @@
 //! messages over a small bounded channel; this thread waits on that channel with a short tick, so
 //! it also sees the stop flag, the pause file, changes of demand (sent as `Demand`) and the two
 //! deadlines: no Hello + Started within `start_timeout`, no message within `frame_timeout` after
-//! that. Either deadline means a wedged helper (a camera hung inside libcamera): it is killed, and
-//! the supervisor starts a new one.
+//! that (plus `still_timeout` while a still is asked for: a `switch` still stops the stream).
+//! Either deadline means a wedged helper (a camera hung inside libcamera): it is killed, and the
+//! supervisor starts a new one.
 
 use std::path::Path;
 use std::process::ExitStatus;
@@ -210,7 +211,10 @@ impl<S: Serialize> Session<'_, S> {
                             waited: self.start_timeout,
                         });
                     }
-                    if running && silent >= self.frame_timeout {
+                    let allowance = serving
+                        .as_ref()
+                        .map_or(Duration::ZERO, |s| s.silence_allowance());
+                    if running && silent >= self.frame_timeout + allowance {
                         return Err(CameraError::FrameTimeout {
                             waited: self.frame_timeout,
                         });

@@ -108,6 +108,15 @@ impl<'a> Serving<'a> {
         Ok(())
     }
 
+    /// How much longer than `frame_timeout` the helper may be silent now: a `switch` still
+    /// stops the stream while it is taken, so while one is asked for, up to `still_timeout`.
+    pub fn silence_allowance(&self) -> Duration {
+        match self.pending.values().any(|p| p.is_still) {
+            true => self.link.still_timeout,
+            false => Duration::ZERO,
+        }
+    }
+
     /// Hands a StillResult, ControlsReply or RequestError to its waiters; returns the message
     /// back when it is none of those.
     pub fn answer(&mut self, message: Message) -> Option<Message> {

@@ -200,3 +200,29 @@ fn a_helper_that_never_answers_is_a_timeout_and_is_forgotten() {
         "{e}"
     );
 }
+
+#[test]
+fn silence_is_allowed_while_a_still_is_asked_for() {
+    let l = link(Duration::from_secs(3));
+    let rt = rt();
+    let mut w = writer();
+    let mut serving = Serving::new(&l);
+    serving.started();
+    assert_eq!(serving.silence_allowance(), Duration::ZERO);
+    let still = {
+        let l = l.clone();
+        rt.spawn(async move { l.still().await })
+    };
+    settle(&rt, 20);
+    serving.poll(&mut w).unwrap();
+    assert_eq!(serving.silence_allowance(), Duration::from_secs(3));
+    let answer = Message::StillResult {
+        id: 1,
+        width: 1,
+        height: 1,
+        jpeg: bytes::Bytes::from_static(b"\xff\xd8"),
+    };
+    assert!(serving.answer(answer).is_none());
+    assert!(rt.block_on(still).unwrap().is_ok());
+    assert_eq!(serving.silence_allowance(), Duration::ZERO);
+}

@@ -13,7 +13,8 @@
 //! - [`proc`]: `/proc/PID` sampling and the fd limit.
 //! - [`workers`]: throughput per pixel format and worker count through the encode pool.
 //! - [`transform`]: overlay and quarter-turn costs next to the encode.
-//! - [`hop`]: the camera helper's frame hop through its pipe, next to the encode.
+//! - [`hop`]: the camera helper's frame hop (shared memory, and inline through its pipe), next
+//!   to the encode.
 //! - [`folder`]: the folder source's file-close → client-receive latency.
 //! - [`markdown`]: the machine description and section replacement in `BENCHMARKS.md`.
 //! - [`attack`]: the attack drills (slowloris, floods, bad requests, password guessing, one
@@ -79,8 +80,9 @@ enum Command {
         #[arg(long, default_value_t = 80)]
         quality: u8,
     },
-    /// The camera helper's hop (Frame messages through a pipe) next to the encode, and the real
-    /// synthetic helper's CPU per frame (640×480, 1280×720, 1920×1080 at 30 fps).
+    /// The camera helper's hop (through shared memory, and inline through the pipe) next to the
+    /// encode, and the real synthetic helper's CPU per frame (640×480, 1280×720, 1920×1080 at
+    /// 30 fps).
     Hop {
         /// Seconds per measurement.
         #[arg(long, default_value_t = 5.0)]

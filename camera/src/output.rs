@@ -16,11 +16,15 @@
 //!   was written for [`ALIVE_INTERVAL`] ([`ProtocolOutput::alive_if_due`]).
 //! - A failed write means the server is gone: the output is then broken, writes nothing more,
 //!   and the control thread ends the helper.
+//! - With the server's shared memory ([`ProtocolOutput::share_frames`]) a frame is copied into
+//!   a free slot (outside the lock, so workers copy in parallel) and only a FrameShm message is
+//!   written; when the server holds every slot (slow clients keep old frames) the frame goes
+//!   inline in a Frame message, and is counted ([`ProtocolOutput::inline_frames`]).
 
 use std::fs::File;
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
 use streamserver::config::EncoderConfig;
@@ -33,7 +37,8 @@ use streamserver::source::camera::protocol::{
     unix_ns, FailureKind, FrameInfo, HelperSettings, MessageWriter, Peer, ProtocolError, Started,
     ALIVE_INTERVAL,
 };
-use tracing::{debug, warn};
+use streamserver::source::camera::shm::SlotWriter;
+use tracing::{debug, info, warn};
 
 /// Every this many oversized frames, one warning.
 const OVERSIZED_WARN_EVERY: u64 = 100;
@@ -61,6 +66,10 @@ struct Inner<W> {
     dropped: AtomicU64,
     oversized: AtomicU64,
     broken: AtomicBool,
+    /// The server's shared memory for frames, once Start offered it.
+    slots: OnceLock<SlotWriter>,
+    /// Frames sent inline although shared memory was offered: no slot was free.
+    inline: AtomicU64,
 }
 
 struct Writer<W> {
@@ -86,6 +95,8 @@ impl<W: Write> ProtocolOutput<W> {
                 dropped: AtomicU64::new(0),
                 oversized: AtomicU64::new(0),
                 broken: AtomicBool::new(false),
+                slots: OnceLock::new(),
+                inline: AtomicU64::new(0),
             }),
         }
     }
@@ -93,6 +104,18 @@ impl<W: Write> ProtocolOutput<W> {
     /// The largest JPEG the server accepts (from the Start settings).
     pub fn set_max_frame_bytes(&self, max: usize) {
         self.inner.max_frame_bytes.store(max, Relaxed);
+    }
+
+    /// Frames go through the server's shared memory from now on (set once, after Start).
+    pub fn share_frames(&self, slots: SlotWriter) {
+        if self.inner.slots.set(slots).is_err() {
+            warn!("shared memory for frames offered twice; keeping the first");
+        }
+    }
+
+    /// Frames sent inline for want of a free slot.
+    pub fn inline_frames(&self) -> u64 {
+        self.inner.inline.load(Relaxed)
     }
 
     /// The server's Demand.
@@ -208,11 +231,26 @@ impl<W: Write + Send + 'static> FrameOutput for ProtocolOutput<W> {
             width: frame.width,
             height: frame.height,
         };
+        let slots = self.inner.slots.get();
+        let sent = slots.and_then(|s| s.write(&frame.jpeg));
         let written = self.write(|w| {
-            w.out.frame(&info, &frame.jpeg)?;
+            match sent {
+                Some(s) => w.out.frame_shm(&info, s.slot, s.len)?,
+                None => w.out.frame(&info, &frame.jpeg)?,
+            }
             w.last_seq = info.seq;
             Ok(true)
         });
+        if let (Some(slots), Some(s)) = (slots, sent) {
+            if written.is_err() {
+                slots.unsend(s); // no message names it
+            }
+        } else if slots.is_some() && written.is_ok() {
+            let n = self.inner.inline.fetch_add(1, Relaxed);
+            if n == 0 {
+                info!(seq = info.seq, "no free frame slot (the server holds them all): frames go inline until one is free (counted)");
+            }
+        }
         match written {
             Ok(()) => {}
             Err(ProtocolError::Refused { reason, .. }) => {

@@ -7,10 +7,12 @@
 //! - the `commands` thread reads stdin and forwards each command (and the end of stdin) to the
 //!   control thread as an [`Event`]; it keeps reading until the pipe ends, so the server never
 //!   blocks writing a command;
-//! - the control thread (this one) waits for Start, parses its [`HelperSettings`], starts the
-//!   `capture` thread (the synthetic camera or libcamera) and then handles events: Demand sets
-//!   the output's wanted flag; Still/SetControls/ListControls go to the capture thread, which
-//!   serves them between frames (`requests`), unless the camera is not started yet or
+//! - the control thread (this one) waits for Start, parses its [`HelperSettings`], maps the
+//!   server's shared memory for frames when Start offers it (one that fails its checks is
+//!   reported as Failed, and the helper exits), starts the `capture` thread (the synthetic
+//!   camera or libcamera) and then handles events: Demand sets the output's wanted flag;
+//!   Still/SetControls/ListControls go to the capture thread, which serves them between frames
+//!   (`requests`), unless the camera is not started yet or
 //!   [`MAX_PENDING_REQUESTS`](streamserver::source::camera::protocol::MAX_PENDING_REQUESTS)
 //!   wait already (then RequestError says so); Started, the answers to requests and a capture
 //!   failure are written for the capture thread (which never writes; a failure is reported
@@ -33,6 +35,7 @@ use streamserver::source::camera::protocol::{
     Command, CommandReader, Failure, FailureKind, HelperSettings, MessageWriter, ProtocolError,
     Started,
 };
+use streamserver::source::camera::shm::SlotWriter;
 use streamserver::source::StopFlag;
 use streamserver::util::panic_message;
 use tracing::{error, info, warn};
@@ -152,7 +155,12 @@ pub fn run(options: &Options) -> Result<Outcome, RunError> {
     let code = control(&events, &output, &outbox);
     stop.raise();
     let capture_stuck = !wait_for_capture(&events, capture, code);
-    info!(frames_dropped = output.dropped(), code, "helper done");
+    info!(
+        frames_dropped = output.dropped(),
+        frames_inline = output.inline_frames(),
+        code,
+        "helper done"
+    );
     Ok(Outcome {
         code,
         capture_stuck,
@@ -192,7 +200,8 @@ fn read_commands(events: &SyncSender<Event>) {
     }
 }
 
-/// The settings of Start; `None` when stdin ended first; `Err` after sending Failed.
+/// The settings of Start (with the shared memory it offers mapped into `output`); `None` when
+/// stdin ended first; `Err` after sending Failed.
 fn wait_for_start(
     events: &Receiver<Event>,
     output: &ProtocolOutput,
@@ -204,10 +213,17 @@ fn wait_for_start(
     };
     match events.recv() {
         Ok(Event::Command(Command::Start { settings_json })) => {
-            match HelperSettings::from_json(&settings_json) {
-                Ok(settings) => Ok(Some(settings)),
-                Err(e) => fail(FailureKind::Config, e.to_string()),
+            let settings = match HelperSettings::from_json(&settings_json) {
+                Ok(settings) => settings,
+                Err(e) => return fail(FailureKind::Config, e.to_string()),
+            };
+            if let Some(layout) = settings.shared_frames {
+                match SlotWriter::open_inherited(&layout) {
+                    Ok(slots) => output.share_frames(slots),
+                    Err(e) => return fail(FailureKind::Other, e.to_string()),
+                }
             }
+            Ok(Some(settings))
         }
         Ok(Event::CommandsEnded(None)) | Err(_) => {
             info!("the server closed stdin before Start; exiting");

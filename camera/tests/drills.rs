@@ -6,7 +6,7 @@
 //! 3 s after the cause is gone, without the client ever being disconnected.
 //!
 //! `DRILLS=N` repeats each drill N times (default 2) and prints p50/max of both figures
-//! (BENCHMARKS.md records a 20-drill run: `DRILLS=20 cargo test --release -p
+//! (BENCHMARKS.md, "Camera fault drills", records a 20-drill run: `DRILLS=20 cargo test --release -p
 //! streamserver-camera --test drills -- --nocapture --test-threads=1`).
 
 mod common;

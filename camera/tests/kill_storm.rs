@@ -1,5 +1,6 @@
 //! 200 helpers killed with SIGKILL in a row, one client connected throughout: the server reaps
-//! every one (no zombie), keeps no file descriptor or memory of them, and never drops the
+//! every one (no zombie), keeps no file descriptor or memory of them — nor their regions of
+//! shared memory for frames, each unmapped once its last frame is dropped — and never drops the
 //! client. (Its own test binary, so no other test's helpers or sockets skew the counts.)
 
 mod common;
@@ -19,6 +20,33 @@ fn rss_kib() -> u64 {
         .find_map(|l| l.strip_prefix("VmRSS:"))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         .unwrap()
+}
+
+/// Regions of shared memory for frames this process maps (the server maps each as two areas:
+/// its header read-write, its slots read-only).
+fn frame_regions() -> usize {
+    let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
+    let mut regions: Vec<&str> = maps
+        .lines()
+        .filter(|l| l.contains("memfd:streamserver-frames-"))
+        .filter_map(|l| l.split_whitespace().nth(4)) // the inode: one per region
+        .collect();
+    regions.sort_unstable();
+    regions.dedup();
+    regions.len()
+}
+
+/// [`frame_regions`] once the previous helper's region is gone (a client may still be sending
+/// that helper's last frame for a moment), or after 2 s.
+fn frame_regions_settled() -> usize {
+    let deadline = Instant::now() + Duration::from_secs(2);
+    loop {
+        let n = frame_regions();
+        if n <= 1 || Instant::now() >= deadline {
+            return n;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 /// Children of this process that are zombies (dead, not reaped).
@@ -63,6 +91,11 @@ fn two_hundred_kills_leak_no_process_fd_or_memory_and_keep_the_client() {
         pid = next_helper(&rig, Some(pid), t);
     }
     let (fds0, rss0) = (fds(), rss_kib());
+    assert_eq!(
+        frame_regions_settled(),
+        1,
+        "frames come through the helper's shared memory"
+    );
     let t0 = Instant::now();
     for _ in 0..200 {
         let t = Instant::now();
@@ -75,11 +108,14 @@ fn two_hundred_kills_leak_no_process_fd_or_memory_and_keep_the_client() {
     assert!(rig
         .live_after(Instant::now(), Duration::from_secs(5))
         .is_some());
-    let (fds1, rss1, z) = (fds(), rss_kib(), zombies());
+    let (fds1, rss1, z, regions) = (fds(), rss_kib(), zombies(), frame_regions_settled());
     println!(
-        "200 kills in {:.1} s: fds {fds0} -> {fds1}, RSS {rss0} -> {rss1} KiB, zombies {z}",
+        "200 kills in {:.1} s: fds {fds0} -> {fds1}, RSS {rss0} -> {rss1} KiB, zombies {z}, \
+         frame regions mapped {regions}",
         took.as_secs_f64()
     );
+    // The running helper's alone: the 200 before it were unmapped with their last frames.
+    assert_eq!(regions, 1, "frame regions mapped");
     assert_eq!(z, 0, "every helper is reaped");
     assert!(fds1 <= fds0, "fds {fds0} -> {fds1}");
     assert!(rss1 <= rss0 + 2048, "RSS {rss0} -> {rss1} KiB");

@@ -1,12 +1,15 @@
 //! Unit tests of the protocol output: what the server's reader gets from frames, refusals,
-//! oversized JPEGs, idle frames (Alive pacing) and a dead pipe.
+//! oversized JPEGs, idle frames (Alive pacing), a dead pipe, and frames through shared memory
+//! (inline when no slot is free).
 
 use std::io;
+use std::os::fd::AsFd;
 use std::thread::sleep;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use streamserver::source::camera::protocol::{Hello, Limits, Message, MessageReader};
+use streamserver::source::camera::shm::{FrameRegion, ShmLayout, FREE, SENT};
 
 use super::*;
 
@@ -64,12 +67,20 @@ fn output() -> (ProtocolOutput<Shared>, Shared) {
 
 /// Everything the server's reader gets from `buf`.
 fn messages(buf: &Shared) -> Vec<Message> {
+    read_all(buf, None)
+}
+
+/// Everything the server's reader gets from `buf`, leasing FrameShm slots from `region`.
+fn read_all(buf: &Shared, region: Option<&Arc<FrameRegion>>) -> Vec<Message> {
     let bytes = buf.0.lock().unwrap().clone();
     let limits = Limits {
         max_frame_bytes: 100_000,
         ..Limits::default()
     };
     let (mut reader, _) = MessageReader::handshake(&bytes[..], limits).unwrap();
+    if let Some(region) = region {
+        reader.share_frames(region.clone());
+    }
     let mut out = Vec::new();
     loop {
         match reader.read_message() {
@@ -188,6 +199,7 @@ fn the_pool_encodes_into_the_output_until_demand_stops() {
         overlay: Default::default(),
         controls: Default::default(),
         max_frame_bytes: 100_000,
+        shared_frames: None,
     };
     let mut pool = encode_pool(&settings, &out).unwrap();
     out.set_max_frame_bytes(settings.max_frame_bytes);
@@ -214,4 +226,59 @@ fn the_pool_encodes_into_the_output_until_demand_stops() {
     assert_eq!((f.info.seq, f.info.width, f.info.height), (1, 64, 48));
     assert_eq!(&f.jpeg[..2], &[0xFF, 0xD8]);
     assert_eq!(out.inner.idle_seq.load(Relaxed), 3);
+}
+
+/// An output that hands frames over through a region of shared memory, which the test reads
+/// as the server does.
+fn shared_output() -> (ProtocolOutput<Shared>, Shared, Arc<FrameRegion>) {
+    let (out, buf) = output();
+    out.set_max_frame_bytes(100_000);
+    let layout = ShmLayout::for_frames(100_000);
+    let (region, fd) = FrameRegion::create("output", layout).unwrap();
+    out.share_frames(SlotWriter::open(fd.as_fd(), &layout).unwrap());
+    (out, buf, region)
+}
+
+fn shared_messages(buf: &Shared, region: &Arc<FrameRegion>) -> Vec<Message> {
+    read_all(buf, Some(region))
+}
+
+#[test]
+fn frames_go_through_free_slots_and_inline_when_the_server_holds_every_one() {
+    let (out, buf, region) = shared_output();
+    for seq in 1..=10 {
+        out.publish(frame(seq, 1000 + seq as usize));
+    }
+    out.publish(frame(7, 100)); // refused (stale): its slot is not kept
+    assert_eq!((out.dropped(), out.inline_frames()), (1, 2));
+    // The server had not read any: 8 slots SENT, the 9th and 10th frames inline.
+    let got = shared_messages(&buf, &region);
+    let frames: Vec<_> = got[1..]
+        .iter()
+        .map(|m| match m {
+            Message::Frame(f) => (f.info.seq, f.jpeg.len(), region.contains(&f.jpeg)),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    let expected: Vec<_> = (1..=10u64)
+        .map(|s| (s, 1000 + s as usize, s <= 8))
+        .collect();
+    assert_eq!(frames, expected);
+    assert_eq!(region.leased(), 8);
+    drop(got);
+    assert_eq!(region.leased(), 0);
+    out.publish(frame(11, 500));
+    assert_eq!(region.state_of(0), Some(SENT), "the lowest free slot again");
+    assert_eq!(out.inline_frames(), 2);
+}
+
+#[test]
+fn a_frame_whose_message_cannot_be_sent_frees_its_slot() {
+    let (out, _buf, region) = shared_output();
+    out.publish(frame(5, 100));
+    assert_eq!(region.state_of(0), Some(SENT));
+    out.publish(frame(4, 100)); // refused: stale
+    out.publish(frame(5, 100)); // refused: not after 5
+    assert_eq!(region.state_of(1), Some(FREE));
+    assert_eq!((out.dropped(), out.inline_frames()), (2, 0));
 }

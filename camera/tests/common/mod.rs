@@ -19,6 +19,7 @@ use streamserver::source::camera::protocol::requests::ControlsReply;
 use streamserver::source::camera::protocol::{
     CommandWriter, Hello, HelperSettings, Limits, Message, MessageReader, ProtocolError,
 };
+use streamserver::source::camera::shm::{self, FrameRegion, ShmLayout};
 
 pub const HELPER: &str = env!("CARGO_BIN_EXE_streamserver-camera");
 
@@ -49,8 +50,29 @@ impl Helper {
         }
     }
 
+    /// [`Helper::spawn`] with a new region of shared memory of `layout` as fd 3, read as the
+    /// server reads it (offer it in the Start settings: `shared_frames`).
+    pub fn spawn_shared(args: &[&str], layout: ShmLayout) -> (Helper, Hello, Arc<FrameRegion>) {
+        let (region, fd) = FrameRegion::create("test", layout).unwrap();
+        let mut command = Command::new(HELPER);
+        command.args(args);
+        shm::pass_to_child(&mut command, &fd);
+        let helper = Self::spawn_with(&mut command, Some(region.clone()));
+        drop(fd);
+        match helper.read(Duration::from_secs(10)) {
+            Seen::Hello(hello) => (helper, hello, region),
+            Seen::End(e) => panic!("no Hello: {e}; stderr: {}", helper.stderr()),
+            Seen::Message(m) => panic!("a message before Hello: {m:?}"),
+        }
+    }
+
     /// Spawns `command` with piped stdio; the handshake is read by the reader thread.
     pub fn spawn_raw(command: &mut Command) -> Helper {
+        Self::spawn_with(command, None)
+    }
+
+    /// [`Helper::spawn_raw`], the reader leasing FrameShm frames from `region`.
+    fn spawn_with(command: &mut Command, region: Option<Arc<FrameRegion>>) -> Helper {
         let mut child = command
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -62,7 +84,10 @@ impl Helper {
         std::thread::spawn(move || {
             let limits = Limits::default();
             let mut reader = match MessageReader::handshake(stdout, limits) {
-                Ok((reader, hello)) => {
+                Ok((mut reader, hello)) => {
+                    if let Some(region) = region {
+                        reader.share_frames(region);
+                    }
                     let _ = tx.send(Seen::Hello(hello));
                     reader
                 }
@@ -216,6 +241,7 @@ pub fn settings(width: u32, height: u32, format: PixelFormat) -> HelperSettings 
         overlay: OverlayConfig::default(),
         controls: Default::default(),
         max_frame_bytes: 4 << 20,
+        shared_frames: None,
     }
 }
 

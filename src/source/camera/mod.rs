@@ -16,6 +16,7 @@
 //! - [`auto`]: `source = "auto"`: the camera if the helper finds one, else the test pattern.
 //! - [`link`]: stills, controls and pause over the API, to and from the helper of the moment.
 //! - [`protocol`]: the server ↔ helper protocol (shared with the helper).
+//! - [`shm`]: the shared memory through which the helper hands frames over (shared too).
 //!
 //! A pause file (`pause_file`) or a pause over the API ([`CameraLink::pause`]) releases the
 //! camera: while either holds no helper runs, the stream shows a "paused" picture (or its last
@@ -27,6 +28,7 @@ pub mod link;
 pub mod process;
 pub mod protocol;
 pub mod session;
+pub mod shm;
 
 use std::path::PathBuf;
 use std::sync::atomic::Ordering::Relaxed;
@@ -76,7 +78,7 @@ impl CameraSource {
         }
     }
 
-    fn session<'a>(&'a self, settings: &'a HelperSettings) -> Session<'a, HelperSettings> {
+    fn session<'a>(&'a self, settings: &'a HelperSettings) -> Session<'a> {
         Session {
             stream: &self.stream_id,
             helper: &self.helper,
@@ -191,6 +193,7 @@ impl FrameSource for CameraSource {
                 None => self.config.startup_controls(),
             },
             max_frame_bytes: self.config.max_frame_bytes,
+            shared_frames: None, // each helper's own, set by its session
         };
         loop {
             if self.paused(sink, stop) {

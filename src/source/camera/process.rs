@@ -1,11 +1,13 @@
 //! The camera helper as a child process: spawned in a process group of its own with its stdin
-//! and stdout as protocol pipes, its stderr logged line by line under the stream's id (the last
-//! lines kept for error messages), and — however the conversation ends — killed as a whole
-//! group with SIGKILL and reaped, so no orphan (the helper or a libcamera IPA proxy it started)
-//! keeps the camera and no zombie or file descriptor is left behind.
+//! and stdout as protocol pipes (and the shared memory for frames as fd 3), its stderr logged
+//! line by line under the stream's id (the last lines kept for error messages), and — however
+//! the conversation ends — killed as a whole group with SIGKILL and reaped, so no orphan (the
+//! helper or a libcamera IPA proxy it started) keeps the camera and no zombie or file
+//! descriptor is left behind.
 
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader};
+use std::os::fd::OwnedFd;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, ChildStdout, Command, ExitStatus, Stdio};
@@ -15,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use tracing::{error, info, warn};
 
-use super::CameraError;
+use super::{shm, CameraError};
 
 /// stderr lines kept for error messages.
 const TAIL_LINES: usize = 12;
@@ -37,11 +39,20 @@ pub struct HelperProcess {
 }
 
 impl HelperProcess {
-    /// Starts `path args…` for stream `stream` in its own process group. The helper inherits
-    /// the environment except systemd's notification variables (only the server talks to
-    /// systemd).
-    pub fn spawn(path: &Path, args: &[String], stream: &str) -> Result<Self, CameraError> {
-        let mut child = Command::new(path)
+    /// Starts `path args…` for stream `stream` in its own process group, with `frames` (the
+    /// shared memory for frames) as its fd 3. The helper inherits the environment except
+    /// systemd's notification variables (only the server talks to systemd).
+    pub fn spawn(
+        path: &Path,
+        args: &[String],
+        stream: &str,
+        frames: Option<&OwnedFd>,
+    ) -> Result<Self, CameraError> {
+        let mut command = Command::new(path);
+        if let Some(fd) = frames {
+            shm::pass_to_child(&mut command, fd);
+        }
+        let mut child = command
             .args(args)
             .env_remove("NOTIFY_SOCKET")
             .env_remove("WATCHDOG_USEC")

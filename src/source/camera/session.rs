@@ -2,6 +2,12 @@
 //! frames into the stream's slot until stop, pause, an error or silence; then the helper's
 //! process group is killed and reaped (always, by [`HelperProcess`]'s drop).
 //!
+//! Each helper gets a new region of shared memory for its frames ([`FrameRegion`]), offered in
+//! its Start settings; the frames it sends there are published as leases of their slots, so the
+//! region outlives the helper while the stream (or a client) still holds one of its frames.
+//! When no region can be made (address space or memory short), the helper runs without one and
+//! sends every frame through the pipe, with a warning in the log.
+//!
 //! The helper's stdout is read on a thread of its own (`camera-read-<stream>`), which hands
 //! messages over a small bounded channel; this thread waits on that channel with a short tick, so
 //! it also sees the stop flag, the pause file, changes of demand (sent as `Demand`) and the two
@@ -10,19 +16,23 @@
 //! Either deadline means a wedged helper (a camera hung inside libcamera): it is killed, and the
 //! supervisor starts a new one.
 
+use std::os::fd::OwnedFd;
 use std::path::Path;
 use std::process::ExitStatus;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
 use tracing::{info, warn};
 
 use super::error::CameraError;
 use super::link::serve::Serving;
 use super::link::CameraLink;
 use super::process::HelperProcess;
-use super::protocol::{CommandWriter, Limits, Message, MessageReader, ProtocolError};
+use super::protocol::{
+    CommandWriter, HelperSettings, Limits, Message, MessageReader, ProtocolError,
+};
+use super::shm::{FrameRegion, ShmLayout};
 use crate::pipeline::sink::{FrameOutput, FrameSink};
 use crate::source::StopFlag;
 
@@ -33,13 +43,17 @@ const STOP_WAIT: Duration = Duration::from_secs(2);
 /// Messages the reader may hold ahead of this thread (publishing is O(1), so this is plenty).
 const CHANNEL_DEPTH: usize = 4;
 
+/// The reader thread's hand-over of the helper's Hello, then of its messages.
+type HelloRx = Receiver<Result<super::protocol::Hello, ProtocolError>>;
+type MessageRx = Receiver<Result<Message, ProtocolError>>;
+
 /// What one helper life needs to know.
-pub struct Session<'a, S: Serialize> {
+pub struct Session<'a> {
     pub stream: &'a str,
     pub helper: &'a Path,
     pub args: Vec<String>,
-    /// The Start settings.
-    pub settings: &'a S,
+    /// The Start settings (`shared_frames` is set for each helper).
+    pub settings: &'a HelperSettings,
     pub limits: Limits,
     pub start_timeout: Duration,
     pub frame_timeout: Duration,
@@ -59,10 +73,13 @@ pub enum Ended {
     Paused,
 }
 
-impl<S: Serialize> Session<'_, S> {
+impl Session<'_> {
     /// Runs one helper until it ends; the helper is dead and reaped when this returns.
     pub fn run(&self, sink: &FrameSink, stop: &StopFlag) -> Result<Ended, CameraError> {
-        let mut helper = HelperProcess::spawn(self.helper, &self.args, self.stream)?;
+        let (settings, frames) = self.offer_frames();
+        let (region, fd) = frames.unzip();
+        let mut helper = HelperProcess::spawn(self.helper, &self.args, self.stream, fd.as_ref())?;
+        drop(fd); // the helper has its own copy now
         let stdout = helper.stdout.take().expect("stdout is piped");
         let mut commands = CommandWriter::new(helper.stdin.take().expect("stdin is piped"));
         let (tx, rx) = mpsc::sync_channel(CHANNEL_DEPTH);
@@ -72,7 +89,10 @@ impl<S: Serialize> Session<'_, S> {
             .name(format!("camera-read-{}", self.stream))
             .spawn(move || {
                 let mut reader = match MessageReader::handshake(stdout, limits) {
-                    Ok((reader, hello)) => {
+                    Ok((mut reader, hello)) => {
+                        if let Some(region) = region {
+                            reader.share_frames(region);
+                        }
                         let _ = hello_tx.send(Ok(hello));
                         reader
                     }
@@ -90,7 +110,14 @@ impl<S: Serialize> Session<'_, S> {
                 }
             })
             .map_err(CameraError::Thread)?;
-        let result = self.converse(&mut helper, &mut commands, &hello_rx, &rx, sink, stop);
+        let result = self.converse(
+            &mut helper,
+            &mut commands,
+            &settings,
+            (&hello_rx, &rx),
+            sink,
+            stop,
+        );
         sink.set_idle(false); // no helper, no idle camera
         if let Ok(Ended::Stopped | Ended::Paused) = result {
             let _ = commands.stop();
@@ -108,12 +135,28 @@ impl<S: Serialize> Session<'_, S> {
         result
     }
 
+    /// A new region of shared memory for the next helper, and the Start settings that offer it
+    /// (without one when it cannot be made: the helper then sends frames inline).
+    fn offer_frames(&self) -> (HelperSettings, Option<(Arc<FrameRegion>, OwnedFd)>) {
+        let mut settings = self.settings.clone();
+        let layout = ShmLayout::for_frames(self.limits.max_frame_bytes);
+        let frames = match FrameRegion::create(self.stream, layout) {
+            Ok(frames) => Some(frames),
+            Err(err) => {
+                warn!(stream = self.stream, %err, "frames from the camera helper go through its pipe");
+                None
+            }
+        };
+        settings.shared_frames = frames.as_ref().map(|(region, _)| region.layout());
+        (settings, frames)
+    }
+
     fn converse(
         &self,
         helper: &mut HelperProcess,
         commands: &mut CommandWriter<std::process::ChildStdin>,
-        hello: &Receiver<Result<super::protocol::Hello, ProtocolError>>,
-        messages: &Receiver<Result<Message, ProtocolError>>,
+        settings: &HelperSettings,
+        (hello, messages): (&HelloRx, &MessageRx),
         sink: &FrameSink,
         stop: &StopFlag,
     ) -> Result<Ended, CameraError> {
@@ -141,9 +184,7 @@ impl<S: Serialize> Session<'_, S> {
         info!(stream = self.stream, pid = helper.pid(), helper = %hello.helper_version,
             libcamera_built = %hello.libcamera_built, libcamera_loaded = %hello.libcamera_loaded,
             "camera helper ready");
-        commands
-            .start(self.settings)
-            .map_err(CameraError::Command)?;
+        commands.start(settings).map_err(CameraError::Command)?;
         let mut running = false;
         let mut serving = self.link.map(Serving::new);
         let mut wanted = true;

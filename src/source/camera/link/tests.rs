@@ -27,6 +27,7 @@ fn writer() -> CommandWriter<Vec<u8>> {
         overlay: stream.overlay,
         controls: Default::default(),
         max_frame_bytes: 1 << 20,
+        shared_frames: None,
     };
     let mut w = CommandWriter::new(Vec::new());
     w.start(&settings).unwrap();

@@ -9,6 +9,7 @@ fn sh(script: &str) -> HelperProcess {
         Path::new("/bin/sh"),
         &["-c".to_string(), script.to_string()],
         "t",
+        None,
     )
     .expect("sh runs")
 }
@@ -55,9 +56,14 @@ fn stderr_is_kept_as_a_bounded_tail_and_the_exit_status_is_read() {
 
 #[test]
 fn a_missing_helper_is_a_spawn_error_naming_the_path() {
-    let err = HelperProcess::spawn(Path::new("/nonexistent/streamserver-camera"), &[], "t")
-        .err()
-        .expect("cannot spawn");
+    let err = HelperProcess::spawn(
+        Path::new("/nonexistent/streamserver-camera"),
+        &[],
+        "t",
+        None,
+    )
+    .err()
+    .expect("cannot spawn");
     assert!(
         err.to_string().contains("/nonexistent/streamserver-camera"),
         "{err}"

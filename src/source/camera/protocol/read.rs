@@ -3,6 +3,7 @@
 //! its bound before reading or allocating its payload, and its order in the conversation.
 
 use std::io::Read;
+use std::sync::Arc;
 
 use bytes::Bytes;
 
@@ -13,14 +14,17 @@ use super::{
     Started, MAGIC, MAX_CAMERA_ID_BYTES, MAX_FORMAT_BYTES, MAX_FPS, MAX_HELLO_BYTES,
     MAX_MODEL_BYTES, MAX_TEXT_BYTES, MAX_VERSION_BYTES, PROTOCOL_VERSION,
 };
+use crate::source::camera::shm::FrameRegion;
 
 /// The server's reader of the helper's stdout.
 pub struct MessageReader<R> {
     framed: Framed<R>,
     limits: Limits,
     started: bool,
-    /// The last seq of a Frame or Alive: they must strictly increase.
+    /// The last seq of a Frame, FrameShm or Alive: they must strictly increase.
     last_seq: Option<u64>,
+    /// The shared memory offered to the helper (FrameShm is an error without it).
+    frames: Option<Arc<FrameRegion>>,
 }
 
 impl<R: Read> MessageReader<R> {
@@ -66,12 +70,19 @@ impl<R: Read> MessageReader<R> {
             limits,
             started: false,
             last_seq: None,
+            frames: None,
         };
         Ok((reader, hello))
     }
 
+    /// Accepts FrameShm messages for slots of `region` (the one offered in the Start settings):
+    /// each becomes a [`Message::Frame`] whose JPEG is leased from it.
+    pub fn share_frames(&mut self, region: Arc<FrameRegion>) {
+        self.frames = Some(region);
+    }
+
     /// The next message; [`ProtocolError::Closed`] when the helper closed its stdout between
-    /// messages.
+    /// messages. A FrameShm is returned as the [`Message::Frame`] it carries.
     pub fn read_message(&mut self) -> Result<Message, ProtocolError> {
         let (code, len) = self.framed.header()?;
         self.check_header(code, len)?;
@@ -79,14 +90,19 @@ impl<R: Read> MessageReader<R> {
             wire::FRAME => {
                 let fixed: [u8; wire::FRAME_FIXED_BYTES] = self.read_fixed(code, len)?;
                 let mut d = Decoder::new(&fixed, Peer::Helper, code);
-                let info = FrameInfo {
-                    seq: d.u64("seq")?,
-                    captured_unix_ns: d.u64("capture time")?,
-                    width: d.dimension("width")?,
-                    height: d.dimension("height")?,
-                };
+                let info = frame_info(&mut d)?;
                 self.next_seq(info.seq)?;
                 let jpeg = self.read_jpeg(code, len, fixed.len())?;
+                Message::Frame(Frame { info, jpeg })
+            }
+            wire::FRAME_SHM => {
+                let fixed: [u8; wire::FRAME_SHM_BYTES] = self.read_fixed(code, len)?;
+                let mut d = Decoder::new(&fixed, Peer::Helper, code);
+                let info = frame_info(&mut d)?;
+                let (slot, jpeg_len) = (d.u32("slot")?, d.u32("len")? as usize);
+                d.finish()?;
+                self.next_seq(info.seq)?;
+                let jpeg = self.lease(slot, jpeg_len)?;
                 Message::Frame(Frame { info, jpeg })
             }
             wire::STILL_RESULT => {
@@ -222,6 +238,33 @@ impl<R: Read> MessageReader<R> {
             .map_err(|got| self.framed.truncated(wire::name(code), fixed + got, len))
     }
 
+    /// A FrameShm's JPEG: `len` bytes of slot `slot`, leased from the shared memory.
+    fn lease(&self, slot: u32, len: usize) -> Result<Bytes, ProtocolError> {
+        let peer = Peer::Helper;
+        let Some(region) = &self.frames else {
+            return Err(ProtocolError::Invalid {
+                peer,
+                what: "FrameShm",
+                reason: "no shared memory was offered to this helper".into(),
+            });
+        };
+        let max = self.limits.max_frame_bytes;
+        if len > max {
+            return Err(ProtocolError::TooLong {
+                peer,
+                what: "FrameShm.len",
+                len,
+                max,
+                limit: "max_frame_bytes",
+            });
+        }
+        region.lease(slot, len).map_err(|e| ProtocolError::Invalid {
+            peer,
+            what: e.field(),
+            reason: e.to_string(),
+        })
+    }
+
     fn next_seq(&mut self, seq: u64) -> Result<(), ProtocolError> {
         match self.last_seq {
             Some(last) if seq <= last => Err(ProtocolError::Invalid {
@@ -245,12 +288,23 @@ impl<R: Read> MessageReader<R> {
     }
 }
 
+/// The fields Frame and FrameShm begin with.
+fn frame_info(d: &mut Decoder<'_>) -> Result<FrameInfo, ProtocolError> {
+    Ok(FrameInfo {
+        seq: d.u64("seq")?,
+        captured_unix_ns: d.u64("capture time")?,
+        width: d.dimension("width")?,
+        height: d.dimension("height")?,
+    })
+}
+
 impl<R> std::fmt::Debug for MessageReader<R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MessageReader")
             .field("limits", &self.limits)
             .field("started", &self.started)
             .field("last_seq", &self.last_seq)
+            .field("frames", &self.frames)
             .finish_non_exhaustive()
     }
 }

@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::config::{CameraConfig, ControlValues, EncoderConfig, OverlayConfig};
+use crate::source::camera::shm::ShmLayout;
 
 /// The Start command's settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -29,6 +30,10 @@ pub struct HelperSettings {
     /// The largest JPEG the server reads in a Frame ([`super::Limits::max_frame_bytes`]): the
     /// helper drops a larger frame (with a warning) instead of breaking the protocol.
     pub max_frame_bytes: usize,
+    /// The shared memory for frames the helper inherited (see the protocol's "Shared memory
+    /// for frames"); None: none was offered, every frame goes inline in a Frame message.
+    #[serde(default)]
+    pub shared_frames: Option<ShmLayout>,
 }
 
 /// Start settings the helper cannot use: the message names the key (`camera.fps: …`).

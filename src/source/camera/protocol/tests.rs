@@ -4,6 +4,7 @@
 mod invalid;
 mod pipes;
 mod random;
+mod shared;
 
 use std::io::{self, Read, Write};
 
@@ -261,7 +262,7 @@ fn oversized_lengths_are_refused_before_reading_the_payload() {
         max_frame_bytes: 1000,
         max_still_bytes: 2000,
     };
-    for code in [0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08] {
+    for code in [0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09] {
         for len in [u32::MAX, 1 << 24] {
             let mut bytes = after_started();
             bytes.extend(header(code, len));
@@ -269,6 +270,9 @@ fn oversized_lengths_are_refused_before_reading_the_payload() {
                 ProtocolError::TooLong { len: l, max, .. } => assert!(l > max),
                 ProtocolError::Invalid { reason, .. } if code == 0x04 => {
                     assert_eq!(reason, format!("payload of {len} bytes, must be 8"))
+                }
+                ProtocolError::Invalid { reason, .. } if code == 0x09 => {
+                    assert_eq!(reason, format!("payload of {len} bytes, must be 32"))
                 }
                 other => panic!("type {code:#04x} len {len}: {other:?}"),
             }

@@ -19,6 +19,7 @@ pub(super) const FAILED: u8 = 0x05;
 pub(super) const STILL_RESULT: u8 = 0x06;
 pub(super) const CONTROLS_REPLY: u8 = 0x07;
 pub(super) const REQUEST_ERROR: u8 = 0x08;
+pub(super) const FRAME_SHM: u8 = 0x09;
 // Server → helper: the high bit set.
 pub(super) const START: u8 = 0x81;
 pub(super) const DEMAND: u8 = 0x82;
@@ -29,6 +30,8 @@ pub(super) const LIST_CONTROLS: u8 = 0x86;
 
 /// Frame's fields before the JPEG: seq, captured_unix_ns, width, height.
 pub(super) const FRAME_FIXED_BYTES: usize = 8 + 8 + 4 + 4;
+/// FrameShm's fields: Frame's four, then slot and len.
+pub(super) const FRAME_SHM_BYTES: usize = FRAME_FIXED_BYTES + 4 + 4;
 /// StillResult's fields before the JPEG: id, width, height.
 pub(super) const STILL_FIXED_BYTES: usize = 4 + 4 + 4;
 /// A `str` field's length prefix.
@@ -47,6 +50,7 @@ pub(super) fn name(code: u8) -> &'static str {
         STILL_RESULT => "StillResult",
         CONTROLS_REPLY => "ControlsReply",
         REQUEST_ERROR => "RequestError",
+        FRAME_SHM => "FrameShm",
         START => "Start",
         DEMAND => "Demand",
         STOP => "Stop",
@@ -67,6 +71,7 @@ pub(super) fn message_bounds(code: u8, limits: &Limits) -> Option<(usize, usize)
             FRAME_FIXED_BYTES.saturating_add(limits.max_frame_bytes),
         ),
         ALIVE => (8, 8),
+        FRAME_SHM => (FRAME_SHM_BYTES, FRAME_SHM_BYTES),
         FAILED => (1 + STR_LEN_BYTES, 1 + STR_LEN_BYTES + MAX_TEXT_BYTES),
         STILL_RESULT => (
             STILL_FIXED_BYTES + 1,

@@ -118,14 +118,7 @@ impl<W: Write> MessageWriter<W> {
     /// A frame. Refused (nothing written: drop the frame) when its seq is not above the last
     /// Frame's or Alive's, e.g. an encode worker finishing after a newer frame went out.
     pub fn frame(&mut self, info: &FrameInfo, jpeg: &[u8]) -> Result<(), ProtocolError> {
-        self.check_seq(wire::FRAME, info.seq)?;
-        if !(wire::dimension_ok(info.width) && wire::dimension_ok(info.height)) {
-            let size = format!("size {}x{} out of range", info.width, info.height);
-            return Err(wire::refused(wire::FRAME, size));
-        }
-        if jpeg.is_empty() {
-            return Err(wire::refused(wire::FRAME, "empty JPEG".into()));
-        }
+        self.check_frame(wire::FRAME, info, jpeg.len())?;
         Encoder::new(&mut self.buf, wire::FRAME)
             .u64(info.seq)
             .u64(info.captured_unix_ns)
@@ -134,6 +127,28 @@ impl<W: Write> MessageWriter<W> {
             .finish(jpeg.len())?;
         self.last_seq = Some(info.seq);
         self.send(jpeg)
+    }
+
+    /// A frame in shared memory: `len` bytes in slot `slot`, which the caller marked SENT
+    /// (see [`crate::source::camera::shm::SlotWriter::write`]). Refused like [`Self::frame`];
+    /// the caller then frees the slot again.
+    pub fn frame_shm(
+        &mut self,
+        info: &FrameInfo,
+        slot: u32,
+        len: u32,
+    ) -> Result<(), ProtocolError> {
+        self.check_frame(wire::FRAME_SHM, info, len as usize)?;
+        Encoder::new(&mut self.buf, wire::FRAME_SHM)
+            .u64(info.seq)
+            .u64(info.captured_unix_ns)
+            .u32(info.width)
+            .u32(info.height)
+            .u32(slot)
+            .u32(len)
+            .finish(0)?;
+        self.last_seq = Some(info.seq);
+        self.send(&[])
     }
 
     /// The camera completed frame `seq`, which is not sent (see [`super::ALIVE_INTERVAL`]).
@@ -219,6 +234,19 @@ impl<W: Write> MessageWriter<W> {
             )),
             _ => Ok(()),
         }
+    }
+
+    /// What a Frame or FrameShm must be: after Started, a new seq, a size in range, a JPEG.
+    fn check_frame(&self, code: u8, info: &FrameInfo, len: usize) -> Result<(), ProtocolError> {
+        self.check_seq(code, info.seq)?;
+        if !(wire::dimension_ok(info.width) && wire::dimension_ok(info.height)) {
+            let size = format!("size {}x{} out of range", info.width, info.height);
+            return Err(wire::refused(code, size));
+        }
+        if len == 0 {
+            return Err(wire::refused(code, "empty JPEG".into()));
+        }
+        Ok(())
     }
 
     fn send(&mut self, body: &[u8]) -> Result<(), ProtocolError> {

@@ -61,6 +61,12 @@ fn every_option() -> HelperSettings {
         )
         .unwrap(),
         max_frame_bytes: 4 << 20,
+        shared_frames: Some(ShmLayout {
+            fd: 3,
+            slots: 8,
+            slot_bytes: 4 << 20,
+            header_bytes: 16384,
+        }),
     }
 }
 
@@ -73,6 +79,7 @@ fn every_option_and_the_defaults_round_trip_through_the_start_command() {
         overlay: OverlayConfig::default(),
         controls: Default::default(),
         max_frame_bytes: 16 << 20,
+        shared_frames: None,
     };
     for settings in [every_option(), defaults] {
         let mut pipe = Vec::new();

@@ -31,11 +31,11 @@ fn str_field(s: &[u8]) -> Vec<u8> {
 
 #[test]
 fn malformed_messages_are_typed_errors() {
-    let e = error_after_started(&message(0x09, &[]));
-    assert!(matches!(e, ProtocolError::UnknownType { code: 0x09, .. }));
+    let e = error_after_started(&message(0x0a, &[]));
+    assert!(matches!(e, ProtocolError::UnknownType { code: 0x0a, .. }));
     assert_eq!(
         e.to_string(),
-        "the camera helper sent an unknown message type 0x09"
+        "the camera helper sent an unknown message type 0x0a"
     );
     // A command on the helper's stdout (a crossed pipe) is an unknown type too.
     let e = error_after_started(&message(0x82, &[1]));

@@ -177,8 +177,9 @@ width = 640
 height = 480
 fps = 10
 format = "$fmt"
-# Under TCG vimc gives about 1 fps, its first frame about 2 s after start (libcamera's own cam
-# above shows it): the default 2 s frame_timeout would take that for a hang.
+# Under TCG on a shared 2-core host vimc gives about 1 fps, its first frame about 2 s after
+# start (libcamera's own cam above shows it), and the emulated camera can stall for seconds: the
+# 2 s default would take that for a hang. A Pi's camera runs at full speed with the default.
 frame_timeout = "10s"
 still_width = 1280
 still_height = 720
@@ -189,9 +190,12 @@ CONF
     streamserver --config "/tmp/$fmt.toml" >"$OUT/server-$fmt.log" 2>&1 &
     pid=$!
     n=0
-    until busybox wget -q -T 10 -O "$OUT/$fmt.jpg" http://127.0.0.1:8080/snapshot.jpg; do
+    # The snapshot once the stream is healthy (a live frame, not the placeholder).
+    until busybox wget -q -T 10 -O "$OUT/$fmt-health.json" http://127.0.0.1:8080/api/state &&
+        grep -q '"healthy": *true' "$OUT/$fmt-health.json"; do
         n=$((n + 1)); [ $n -ge 45 ] && break; sleep 1
     done
+    busybox wget -q -T 10 -O "$OUT/$fmt.jpg" http://127.0.0.1:8080/snapshot.jpg
     busybox timeout 5 busybox wget -q -O "$OUT/$fmt.mjpg" http://127.0.0.1:8080/stream.mjpg
     busybox wget -q -O "$OUT/$fmt-state.json" http://127.0.0.1:8080/api/state
     # A still (vimc takes one output: still_mode auto is switch) and the controls listing.

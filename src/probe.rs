@@ -30,6 +30,10 @@
 //! | `stalled.{requested,connected,errors}` | the `--stalled` connections |
 //! | `ok` | the exit status as a boolean |
 //! | `per_client[]` | `client`, `frames`, `bytes`, `fps`, `first_frame_ms`, `frame_bytes`, `seq_*`, `reconnects`, `errors`, `last_error`, `multipart_resyncs`, `latency_ms` |
+//!
+//! A part whose JPEG opens with a `bench:<n>:<unix ns>` comment (the benchmarks' feeder, see
+//! [`producer_stamp`]) is counted by that number and time instead of `X-Frame-Seq` and
+//! `X-Timestamp`, so the same figures can be compared across servers.
 
 pub mod attack;
 mod client;
@@ -40,7 +44,7 @@ use std::time::{Duration, Instant};
 use tokio::task::JoinSet;
 use tracing::debug;
 
-pub use report::{ClientReport, Latency, ProbeReport, SizeRange, StalledReport};
+pub use report::{producer_stamp, ClientReport, Latency, ProbeReport, SizeRange, StalledReport};
 
 use crate::mjpeg::client::{ClientError, Target};
 use crate::mjpeg::parser::{Limits, DEFAULT_MAX_HEADER_BYTES};

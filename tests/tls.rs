@@ -278,8 +278,13 @@ fn a_changed_certificate_is_used_for_new_connections_and_open_streams_keep_going
         status_with_ca("cert.pem", &url) < 0,
         "the old certificate is gone"
     );
+    // The stream was left unread while the test waited: the server's pacer took it for a slow
+    // reader, probes it less often the longer it reads nothing (up to every 2 s) and gives it
+    // parts at about its read interval until it is seen keeping up again; then the full 20
+    // fps. Measured here: 2 parts in the first second after a 2 s pause, and after the ~5 s
+    // pause below 2 parts and then none for ~2 s. So count over four seconds.
     assert!(
-        stream.parts_within(Duration::from_secs(1)) > 5,
+        stream.parts_within(Duration::from_secs(4)) > 10,
         "the open stream kept going"
     );
 
@@ -309,7 +314,7 @@ fn a_changed_certificate_is_used_for_new_connections_and_open_streams_keep_going
         server.stderr()
     );
     assert!(
-        stream.parts_within(Duration::from_secs(1)) > 5,
+        stream.parts_within(Duration::from_secs(4)) > 10,
         "still streaming"
     );
     assert!(server.stderr().contains("TLS certificate reloaded"));

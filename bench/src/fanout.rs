@@ -1,40 +1,41 @@
-//! `streamserver-bench fanout`: the real release server binary as a child process on the test
-//! pattern (640×480 @ 30 fps by default), loaded by `streamserver probe … --json` in separate
-//! processes (so the clients' CPU is not counted), while the server's CPU time (utime + stime)
-//! and RSS are read from `/proc`. Each scenario gets a fresh server: first an idle baseline with
-//! no clients (the capture thread's own encoding cost), then the load. Rendering and the verdicts
-//! on the issue's targets are in [`super::fanout_report`].
+//! `streamserver-bench fanout`: our folder source next to the floor server
+//! ([`super::floor`]), on the same frames, the same load client and the same window,
+//! interleaved (ours, floor, floor, ours, …) so a burst of load on a shared machine hits both.
+//!
+//! One run is a fresh folder, a fresh [`Feeder`] and a fresh server process
+//! ([`super::server`]); after `settle` the probes load it for `window`: fast readers, slow ones
+//! (reading one frame a second through the kernel's default receive buffer) and connections
+//! that never read. Server CPU is the sum over its threads' `schedstat` from the probes' start
+//! to their end, per frame delivered to all clients; RSS is sampled every second. The `shaped`
+//! scenario runs inside a network namespace with a shaped loopback ([`super::netns`]): two
+//! viewers sharing 8 Mbit/s, 1280×720 frames. The figures and verdicts are rendered by
+//! [`super::fanout_report`].
 
-use std::io::Write as _;
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::Arc;
+use std::time::Duration;
 
-use crate::proc::{cpu_time, ProcError, RssSummary, Sampler};
+use crate::feeder::{pictures, Feeder};
+use crate::netns::{ShapedLink, Shaping};
+use crate::proc::{threads, threads_delta, RssSummary, Sampler, ThreadStat};
+use crate::server::{spawn_probe, wait_probe, Binaries, Server, ServerError, Target};
 use streamserver::probe::ProbeReport;
-
-const READY_TIMEOUT: Duration = Duration::from_secs(10);
-const STOP_TIMEOUT: Duration = Duration::from_secs(10);
-const RSS_INTERVAL: Duration = Duration::from_secs(1);
 
 #[derive(Debug, thiserror::Error)]
 pub enum FanoutError {
-    #[error("server binary {0} not found: build it first (cargo build --release --bins)")]
-    NoServer(PathBuf),
+    #[error(transparent)]
+    Server(#[from] ServerError),
     #[error("cannot {what}")]
     Io {
         what: String,
         source: std::io::Error,
     },
-    #[error("the server did not accept connections on {0} within {READY_TIMEOUT:?} (log in {1})")]
-    NotReady(SocketAddr, PathBuf),
-    #[error("probe failed ({status}): {stderr}")]
-    Probe { status: String, stderr: String },
-    #[error("probe printed no valid JSON report")]
-    ProbeJson(#[source] serde_json::Error),
-    #[error(transparent)]
-    Proc(#[from] ProcError),
+    #[error("cannot make the frames")]
+    Frames(#[from] streamserver::pipeline::encoder::EncodeError),
+    #[error("bad scenario {0:?}: use N, F+Sslow, F+Sstalled or shaped")]
+    BadScenario(String),
 }
 
 fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> FanoutError {
@@ -42,277 +43,303 @@ fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> FanoutError {
     move |source| FanoutError::Io { what, source }
 }
 
-/// One load: fast readers, slow readers (`slow_fps` frames/s each), stalled connections.
+/// The frames of a run: size, and the JPEG size aimed at (else a camera-like texture).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FrameSpec {
+    pub width: usize,
+    pub height: usize,
+    pub bytes: Option<usize>,
+}
+
+/// One load.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Scenario {
     pub name: String,
-    pub clients: usize,
+    pub fast: usize,
+    /// Clients reading `slow_fps` parts a second.
     pub slow: usize,
     pub slow_fps: f64,
+    /// Connections that send the request and never read.
     pub stalled: usize,
-    pub duration: Duration,
+    /// Run on the shaped link with the shaped frames.
+    pub shaped: bool,
 }
 
 impl Scenario {
-    pub fn new(name: impl Into<String>, clients: usize, duration: Duration) -> Self {
+    fn fast(n: usize) -> Self {
         Self {
-            name: name.into(),
-            clients,
+            name: if n == 1 {
+                "1 client".into()
+            } else {
+                format!("{n} clients")
+            },
+            fast: n,
             slow: 0,
             slow_fps: 1.0,
             stalled: 0,
-            duration,
+            shaped: false,
         }
     }
 
-    /// The issue's scenarios: 1/100/200 clients, 500 with 100 never reading, 200 with 50 at
-    /// 1 fps, and a long run of the 500 for memory flatness.
-    pub fn suite(duration: Duration, long: Duration) -> Vec<Scenario> {
-        let stalled = |name: &str, d| Scenario {
-            stalled: 100,
-            ..Scenario::new(name, 400, d)
+    /// `N` fast clients, `F+Sslow` (S reading 1 frame/s), `F+Sstalled` (S never reading), or
+    /// `shaped` (two viewers on the shaped link).
+    pub fn parse(s: &str) -> Result<Self, FanoutError> {
+        let bad = || FanoutError::BadScenario(s.into());
+        let num = |v: &str| v.parse::<usize>().map_err(|_| bad());
+        if s == "shaped" {
+            return Ok(Self {
+                name: "shaped link, 2 viewers".into(),
+                shaped: true,
+                ..Self::fast(2)
+            });
+        }
+        let Some((f, rest)) = s.split_once('+') else {
+            return Ok(Self::fast(num(s).ok().filter(|&n| n > 0).ok_or_else(bad)?));
         };
-        vec![
-            Scenario::new("1 client", 1, duration),
-            Scenario::new("100 clients", 100, duration),
-            Scenario::new("200 clients", 200, duration),
-            stalled("500 clients, 100 never reading", duration),
-            Scenario {
-                slow: 50,
-                ..Scenario::new("200 clients, 50 reading 1 fps", 150, duration)
-            },
-            stalled("500 clients, 100 never reading, long run", long),
-        ]
+        let f = num(f)?;
+        if let Some(n) = rest.strip_suffix("slow") {
+            let n = num(n)?;
+            Ok(Self {
+                name: format!("{} clients, {n} reading 1 frame/s", f + n),
+                slow: n,
+                ..Self::fast(f)
+            })
+        } else if let Some(n) = rest.strip_suffix("stalled") {
+            let n = num(n)?;
+            Ok(Self {
+                name: format!("{} clients, {n} never reading", f + n),
+                stalled: n,
+                ..Self::fast(f)
+            })
+        } else {
+            Err(bad())
+        }
+    }
+
+    /// The issue's scenarios.
+    pub const SUITE: &'static str = "1,50,200,150+50slow,400+100stalled,shaped";
+
+    pub fn clients(&self) -> usize {
+        self.fast + self.slow + self.stalled
     }
 }
 
-/// Server and stream settings shared by the scenarios.
+/// What every run shares.
 #[derive(Debug, Clone)]
 pub struct FanoutOptions {
-    /// The `streamserver` binary.
-    pub server: PathBuf,
-    pub width: u32,
-    pub height: u32,
+    pub bins: Binaries,
+    /// Interleaved in this order, reversed on odd turns.
+    pub targets: Vec<Target>,
+    /// Where run folders are made (a tmpfs such as /dev/shm keeps the disk out of it).
+    pub dir: PathBuf,
     pub fps: u32,
-    /// Idle measurement before the clients start.
-    pub idle: Duration,
+    pub frames: FrameSpec,
+    pub shaped_frames: FrameSpec,
+    pub shaping: Shaping,
+    /// Measured load per run.
+    pub window: Duration,
+    /// Server up and frames flowing before the load starts.
+    pub settle: Duration,
+    pub repeats: usize,
+    /// A shell command run as `HOOK start|end PID TARGET` around each load window (to attach a
+    /// profiler to the window only).
+    pub hook: Option<String>,
 }
 
-/// What one scenario measured.
+/// What one run measured.
 #[derive(Debug, Clone)]
-pub struct FanoutResult {
+pub struct RunResult {
+    pub target: Target,
     pub scenario: Scenario,
-    /// Server CPU per second with no clients (capture + encode).
-    pub idle_cpu_per_s: Duration,
-    /// Server CPU during the load run.
-    pub cpu: Duration,
-    /// Wall time of the load run (probe processes' lifetime).
-    pub elapsed: Duration,
+    pub repeat: usize,
+    pub frame_bytes: usize,
+    /// Server CPU (all threads) and context switches in the window.
+    pub cpu: ThreadStat,
+    pub threads: usize,
+    /// Files the feeder wrote in the window.
+    pub files: u64,
     pub rss: RssSummary,
     pub fast: ProbeReport,
     pub slow: Option<ProbeReport>,
 }
 
-impl FanoutResult {
+impl RunResult {
     pub fn frames(&self) -> u64 {
         self.fast.frames + self.slow.as_ref().map_or(0, |s| s.frames)
     }
-    /// Server CPU µs per delivered frame, all of it.
     pub fn cpu_us_per_frame(&self) -> f64 {
-        self.cpu.as_secs_f64() * 1e6 / self.frames().max(1) as f64
+        self.cpu.cpu_ns as f64 / 1e3 / self.frames().max(1) as f64
     }
-    /// Server CPU µs per delivered frame above the idle baseline (the fan-out's own cost).
-    pub fn cpu_us_per_frame_above_idle(&self) -> f64 {
-        let idle = self.idle_cpu_per_s.as_secs_f64() * self.elapsed.as_secs_f64();
-        (self.cpu.as_secs_f64() - idle).max(0.0) * 1e6 / self.frames().max(1) as f64
+    pub fn switches_per_frame(&self) -> f64 {
+        self.cpu.switches as f64 / self.frames().max(1) as f64
     }
 }
 
-/// Runs one scenario against a fresh server; progress goes to stderr.
-pub fn run(opts: &FanoutOptions, sc: &Scenario) -> Result<FanoutResult, FanoutError> {
-    if !opts.server.is_file() {
-        return Err(FanoutError::NoServer(opts.server.clone()));
+/// Every run, and the scenarios that could not run (and why).
+#[derive(Debug, Clone, Default)]
+pub struct Suite {
+    pub runs: Vec<RunResult>,
+    pub skipped: Vec<(Scenario, String)>,
+    pub shaping: String,
+}
+
+/// Runs every scenario `repeats` times per target, interleaved; progress on stderr.
+pub fn run(opts: &FanoutOptions, scenarios: &[Scenario]) -> Result<Suite, FanoutError> {
+    let mut suite = Suite {
+        shaping: opts.shaping.to_string(),
+        ..Suite::default()
+    };
+    let mut frames: HashMap<FrameSpec, Arc<Vec<Vec<u8>>>> = HashMap::new();
+    for sc in scenarios {
+        let spec = if sc.shaped {
+            opts.shaped_frames
+        } else {
+            opts.frames
+        };
+        let pics = match frames.get(&spec) {
+            Some(p) => p.clone(),
+            None => {
+                let p = Arc::new(pictures(spec.width, spec.height, spec.bytes)?);
+                eprintln!(
+                    "fanout: {} frames of {}–{} bytes at {}×{}",
+                    p.len(),
+                    p.iter().map(Vec::len).min().unwrap_or(0),
+                    p.iter().map(Vec::len).max().unwrap_or(0),
+                    spec.width,
+                    spec.height
+                );
+                frames.insert(spec, p.clone());
+                p
+            }
+        };
+        let _link = if sc.shaped {
+            match ShapedLink::enter(&opts.shaping) {
+                Ok(link) => Some(link),
+                Err(err) => {
+                    eprintln!("fanout: {}: SKIPPED: {err}", sc.name);
+                    suite.skipped.push((sc.clone(), err.to_string()));
+                    continue;
+                }
+            }
+        } else {
+            None
+        };
+        for rep in 0..opts.repeats {
+            let mut order = opts.targets.clone();
+            if rep % 2 == 1 {
+                order.reverse();
+            }
+            for target in &order {
+                let r = run_one(opts, &pics, sc, target, rep)?;
+                eprintln!("{}", crate::fanout_report::row(&r));
+                suite.runs.push(r);
+            }
+        }
     }
-    let dir = std::env::temp_dir().join(format!(
+    Ok(suite)
+}
+
+fn run_one(
+    opts: &FanoutOptions,
+    frames: &Arc<Vec<Vec<u8>>>,
+    sc: &Scenario,
+    target: &Target,
+    repeat: usize,
+) -> Result<RunResult, FanoutError> {
+    let base = opts.dir.join(format!(
         "streamserver-bench-fanout-{}-{}",
         std::process::id(),
-        sc.name.replace(|c: char| !c.is_ascii_alphanumeric(), "_")
+        target.name
     ));
-    std::fs::create_dir_all(&dir).map_err(io(format!("create {}", dir.display())))?;
-    let mut server = Server::start(opts, &dir)?;
-    let result = measure(opts, sc, &server);
-    server.stop();
-    if result.is_ok() {
-        let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(&base);
+    let (watch, stage) = (base.join("watch"), base.join("stage"));
+    for d in [&watch, &stage] {
+        std::fs::create_dir_all(d).map_err(io(format!("create {}", d.display())))?;
     }
-    result
+    let feeder = Feeder::start(frames.clone(), stage, watch.clone(), opts.fps)
+        .map_err(io("start the feeder"))?;
+    let server = Server::start(&opts.bins, target, &base, &watch);
+    let result = server.and_then(|mut server| {
+        eprintln!(
+            "fanout: {} / {} #{repeat}: pid {}, {:?} of load",
+            sc.name,
+            target.name,
+            server.pid(),
+            opts.window
+        );
+        std::thread::sleep(opts.settle);
+        let r = measure(opts, sc, target, &server, &feeder);
+        server.stop();
+        r
+    });
+    let fed = feeder.stop().map_err(io("feed frames"));
+    let mut r = result?;
+    fed?;
+    r.repeat = repeat;
+    r.frame_bytes = frames.iter().map(Vec::len).sum::<usize>() / frames.len().max(1);
+    let _ = std::fs::remove_dir_all(&base);
+    Ok(r)
 }
 
 fn measure(
     opts: &FanoutOptions,
     sc: &Scenario,
+    target: &Target,
     server: &Server,
-) -> Result<FanoutResult, FanoutError> {
-    let pid = server.child.id();
-    eprintln!("fanout {}: idle baseline {:?}…", sc.name, opts.idle);
-    let (c0, t0) = (cpu_time(pid)?, Instant::now());
-    std::thread::sleep(opts.idle);
-    let idle_cpu_per_s = (cpu_time(pid)? - c0).div_f64(t0.elapsed().as_secs_f64());
-
-    eprintln!("fanout {}: {:?} of load…", sc.name, sc.duration);
+    feeder: &Feeder,
+) -> Result<RunResult, ServerError> {
+    let pid = server.pid();
     let url = format!("http://{}/stream.mjpg", server.addr);
-    let sampler = Sampler::start(pid, RSS_INTERVAL);
-    let (c1, t1) = (cpu_time(pid)?, Instant::now());
+    let hook = |phase: &str| {
+        if let Some(h) = &opts.hook {
+            let cmd = format!("{h} {phase} {pid} {}", target.name);
+            match Command::new("sh").arg("-c").arg(&cmd).status() {
+                Ok(s) if s.success() => {}
+                other => eprintln!("fanout: hook `{cmd}`: {other:?}"),
+            }
+        }
+    };
+    hook("start");
+    let sampler = Sampler::start(pid, Duration::from_secs(1));
+    let (s0, f0) = (threads(pid), feeder.written());
     let fast = spawn_probe(
-        &opts.server,
+        &opts.bins.streamserver,
         &url,
-        sc.clients,
+        sc.fast,
         None,
         sc.stalled,
-        sc.duration,
+        opts.window,
     )?;
     let slow = match sc.slow {
         0 => None,
         n => Some(spawn_probe(
-            &opts.server,
+            &opts.bins.streamserver,
             &url,
             n,
             Some(sc.slow_fps),
             0,
-            sc.duration,
+            opts.window,
         )?),
     };
     let fast = wait_probe(fast);
     let slow = slow.map(wait_probe).transpose();
-    let (cpu, elapsed) = (cpu_time(pid)? - c1, t1.elapsed());
+    let s1 = threads(pid);
+    let files = feeder.written() - f0;
     let rss = sampler.finish();
-    Ok(FanoutResult {
+    hook("end");
+    Ok(RunResult {
+        target: target.clone(),
         scenario: sc.clone(),
-        idle_cpu_per_s,
-        cpu,
-        elapsed,
+        repeat: 0,
+        frame_bytes: 0,
+        cpu: threads_delta(&s0, &s1),
+        threads: s1.len(),
+        files,
         rss,
         fast: fast?,
         slow: slow?,
     })
 }
 
-fn spawn_probe(
-    server_bin: &Path,
-    url: &str,
-    clients: usize,
-    read_fps: Option<f64>,
-    stalled: usize,
-    duration: Duration,
-) -> Result<Child, FanoutError> {
-    let mut cmd = Command::new(server_bin);
-    cmd.args(["probe", url, "--json", "--clients", &clients.to_string()]);
-    cmd.args(["--duration", &duration.as_secs_f64().to_string()]);
-    if let Some(fps) = read_fps {
-        cmd.args(["--read-fps", &fps.to_string()]);
-    }
-    if stalled > 0 {
-        cmd.args(["--stalled", &stalled.to_string()]);
-    }
-    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
-    cmd.spawn().map_err(io("start the probe"))
-}
-
-/// Waits for a probe and parses its report (its exit status is 1 when some client got no
-/// frame — e.g. a stalled server — which is a figure, not a benchmark failure).
-fn wait_probe(child: Child) -> Result<ProbeReport, FanoutError> {
-    let out = child.wait_with_output().map_err(io("wait for the probe"))?;
-    serde_json::from_slice(&out.stdout).map_err(|err| {
-        if out.stdout.is_empty() {
-            FanoutError::Probe {
-                status: out.status.to_string(),
-                stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-            }
-        } else {
-            FanoutError::ProbeJson(err)
-        }
-    })
-}
-
-/// The server child process; stopped with SIGTERM (then SIGKILL) by [`Server::stop`] or drop.
-struct Server {
-    child: Child,
-    addr: SocketAddr,
-    stopped: bool,
-}
-
-impl Server {
-    fn start(opts: &FanoutOptions, dir: &Path) -> Result<Self, FanoutError> {
-        let addr = free_port()?;
-        let config = dir.join("config.toml");
-        let log = dir.join("server.log");
-        let text = format!(
-            "[server]\nlisten = \"{addr}\"\nmax_clients = 2000\n\n\
-             [logging]\ndir = {logs:?}\nlevel = \"warn\"\nconsole = true\n\n\
-             [[stream]]\nid = \"main\"\nsource = \"test\"\n\n\
-             [stream.test]\nwidth = {}\nheight = {}\nfps = {}\n",
-            opts.width,
-            opts.height,
-            opts.fps,
-            logs = dir.join("logs").display().to_string(),
-        );
-        std::fs::File::create(&config)
-            .and_then(|mut f| f.write_all(text.as_bytes()))
-            .map_err(io(format!("write {}", config.display())))?;
-        let log_file = std::fs::File::create(&log).map_err(io("create the server log"))?;
-        let child = Command::new(&opts.server)
-            .arg("--config")
-            .arg(&config)
-            .args(["--source", "test", "--listen", &addr.to_string()])
-            .stdout(Stdio::null())
-            .stderr(log_file)
-            .spawn()
-            .map_err(io(format!("start {}", opts.server.display())))?;
-        let mut server = Self {
-            child,
-            addr,
-            stopped: false,
-        };
-        let start = Instant::now();
-        while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
-            if start.elapsed() > READY_TIMEOUT || server.child.try_wait().ok().flatten().is_some() {
-                server.stop();
-                return Err(FanoutError::NotReady(addr, log));
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        // Let the source publish its first frames and the allocator settle.
-        std::thread::sleep(Duration::from_secs(1));
-        Ok(server)
-    }
-
-    fn stop(&mut self) {
-        if self.stopped {
-            return;
-        }
-        self.stopped = true;
-        // SAFETY: kill(2) on our own child's pid.
-        unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM) };
-        let start = Instant::now();
-        while start.elapsed() < STOP_TIMEOUT {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
-/// A loopback port that was free a moment ago.
-fn free_port() -> Result<SocketAddr, FanoutError> {
-    let listener = TcpListener::bind("127.0.0.1:0").map_err(io("bind a loopback port"))?;
-    listener.local_addr().map_err(io("read the port"))
-}
+#[cfg(test)]
+mod tests;

@@ -7,15 +7,20 @@
 //! - [`timing`]: interleaved timing of several cases and their mean/p50/p99.
 //! - [`encode`]: our encoder next to libjpeg-turbo called directly.
 //! - [`tjbench`]: the system `tjbench` (libjpeg-turbo-progs) as an outside reference.
-//! - [`fanout`]: the real server binary under the `streamserver probe` load client, with the
-//!   server's CPU time and RSS read from `/proc`.
-//! - [`fanout_report`]: the fan-out table and the verdicts on the targets.
+//! - [`fanout`]: our folder source and the floor server, interleaved, under the `streamserver
+//!   probe` load client, with the servers' CPU time and RSS read from `/proc`; `folder` runs
+//!   the same way.
+//! - [`fanout_report`]: the fan-out tables and the verdicts on the targets.
+//! - [`floor`]: builds the floor server (`../shared/bench/floor-server.c`) with `cc`.
+//! - [`feeder`]: the frames and the producer that renames them into the watched folder.
+//! - [`server`]: the servers as child processes, their variants, the probe load client.
+//! - [`netns`]: the shaped link (a network namespace with a shaped loopback; needs root).
 //! - [`proc`]: `/proc/PID` sampling and the fd limit.
 //! - [`workers`]: throughput per pixel format and worker count through the encode pool.
 //! - [`transform`]: overlay and quarter-turn costs next to the encode.
 //! - [`hop`]: the camera helper's frame hop (shared memory, and inline through its pipe), next
 //!   to the encode.
-//! - [`folder`]: the folder source's file-close → client-receive latency.
+//! - [`folder`]: the folder source's rename → client-receipt latency, next to the floor.
 //! - [`markdown`]: the machine description and section replacement in `BENCHMARKS.md`.
 //! - [`attack`]: the attack drills (slowloris, floods, bad requests, password guessing, one
 //!   address until refused) against the release server, with a healthy and a new viewer.
@@ -28,11 +33,15 @@ mod attack_watch;
 mod encode;
 mod fanout;
 mod fanout_report;
+mod feeder;
+mod floor;
 mod folder;
 mod hop;
 mod markdown;
+mod netns;
 mod picture;
 mod proc;
+mod server;
 mod timing;
 mod tjbench;
 mod transform;
@@ -97,38 +106,34 @@ enum Command {
         #[arg(long, default_value_t = 2.0)]
         seconds: f64,
     },
-    /// Fan-out: the release server under the probe load client; server CPU, RSS, latency.
-    /// Without --clients, runs the suite of scenarios.
+    /// Fan-out: our folder source next to the floor server (../shared/bench/floor-server.c),
+    /// interleaved, under the probe load client: CPU per delivered frame, RSS, latency, slow
+    /// clients' frame age, and the shaped link (needs root; skipped otherwise).
     Fanout {
-        /// The server binary (default: `streamserver` next to this binary).
-        #[arg(long)]
-        server: Option<PathBuf>,
-        /// One scenario: this many fast readers (else: the suite).
-        #[arg(long)]
-        clients: Option<usize>,
-        /// Extra clients reading --slow-fps frames per second.
-        #[arg(long, default_value_t = 0)]
-        slow: usize,
-        #[arg(long, default_value_t = 1.0)]
-        slow_fps: f64,
-        /// Extra connections that never read.
-        #[arg(long, default_value_t = 0)]
-        stalled: usize,
-        /// Seconds of load per scenario.
-        #[arg(long, default_value_t = 10.0)]
-        duration: f64,
-        /// Seconds of the suite's long (memory flatness) run.
-        #[arg(long, default_value_t = 120.0)]
-        long: f64,
-        /// Seconds of idle baseline before each load.
-        #[arg(long, default_value_t = 3.0)]
-        idle: f64,
+        /// Scenarios: N fast clients, F+Sslow (S reading 1 frame/s), F+Sstalled (S never
+        /// reading), shaped (two viewers sharing 8 Mbit/s).
+        #[arg(long, value_delimiter = ',', default_value = fanout::Scenario::SUITE)]
+        scenarios: Vec<String>,
+        /// Seconds of load per run.
+        #[arg(long, default_value_t = 20.0)]
+        seconds: f64,
         #[arg(long, default_value_t = 640)]
-        width: u32,
+        width: usize,
         #[arg(long, default_value_t = 480)]
-        height: u32,
+        height: usize,
+        /// JPEG size aimed at (bytes).
+        #[arg(long, default_value_t = 35_000)]
+        frame_bytes: usize,
+        /// Frames of the shaped-link scenario.
+        #[arg(long, default_value = "1280x720", value_parser = parse_size)]
+        shaped_size: (usize, usize),
+        #[arg(long, default_value_t = 89_000)]
+        shaped_frame_bytes: usize,
+        /// Frames per second the producer writes.
         #[arg(long, default_value_t = 30)]
         fps: u32,
+        #[command(flatten)]
+        run: RunArgs,
     },
     /// Attack drills from other loopback addresses while a viewer streams and a new one logs
     /// in: slowloris, connection flood, malformed requests, wrong passwords, one address until
@@ -149,25 +154,100 @@ enum Command {
         #[arg(long)]
         same_priority: bool,
     },
-    /// Folder source: file close → client receive latency; a feeder renames JPEGs into place.
+    /// Folder source: rename → client receipt latency with N clients, next to the floor server.
     Folder {
         #[arg(long, default_value_t = 10)]
         clients: usize,
         #[arg(long, default_value_t = 30)]
         fps: u32,
-        #[arg(long, default_value_t = 10)]
-        seconds: u32,
+        /// Seconds of load per run.
+        #[arg(long, default_value_t = 10.0)]
+        seconds: f64,
         #[arg(long, default_value_t = 1280)]
         width: usize,
         #[arg(long, default_value_t = 720)]
         height: usize,
-        /// Where the frame folder is made (a tmpfs like /dev/shm, or the disk under test).
-        #[arg(long, default_value = "/tmp")]
-        dir: PathBuf,
-        /// The server's max_client_fps (0 = unpaced clients; the shipped default is 30).
+        /// Our server's max_client_fps (0 = unpaced clients, the built-in default).
         #[arg(long, default_value_t = 0)]
         max_client_fps: u32,
+        #[command(flatten)]
+        run: RunArgs,
     },
+}
+
+/// How the fan-out and folder runs are made.
+#[derive(clap::Args, Debug)]
+struct RunArgs {
+    /// Runs per scenario and server (interleaved: ours, floor, floor, ours, …).
+    #[arg(long, default_value_t = 2)]
+    repeats: usize,
+    /// Seconds between the server's start and the load.
+    #[arg(long, default_value_t = 2.0)]
+    settle: f64,
+    /// Where the run folders are made (a tmpfs keeps the disk out of the figures).
+    #[arg(long, default_value = "/dev/shm")]
+    dir: PathBuf,
+    /// The floor server's source (default: ../shared/bench/floor-server.c next to the repository).
+    #[arg(long)]
+    floor_src: Option<PathBuf>,
+    /// Our server binary (default: `streamserver` next to this binary).
+    #[arg(long)]
+    server: Option<PathBuf>,
+    /// Servers, interleaved: ours, floor, or variants of ours NAME:env=K=V;server=LINE;log=LINE;bin=PATH.
+    #[arg(long, value_delimiter = ',', default_value = "ours,floor")]
+    targets: Vec<String>,
+    /// Command our server runs under, space separated (e.g. valgrind --tool=callgrind).
+    #[arg(long, default_value = "")]
+    wrap: String,
+    /// Shell command run as `HOOK start|end PID TARGET` around each load window.
+    #[arg(long)]
+    hook: Option<String>,
+}
+
+impl RunArgs {
+    fn options(
+        self,
+        fps: u32,
+        seconds: f64,
+        frames: fanout::FrameSpec,
+        shaped_frames: fanout::FrameSpec,
+        extra_server_toml: &str,
+    ) -> anyhow::Result<fanout::FanoutOptions> {
+        let limit = proc::raise_fd_limit()?;
+        eprintln!("fd limit {limit}");
+        let exe = std::env::current_exe()?;
+        let bin_dir = exe.parent().context("the bench binary's directory")?;
+        let src = self.floor_src.unwrap_or_else(floor::default_source);
+        let floor = floor::build(&src, bin_dir)?;
+        let mut targets = self
+            .targets
+            .iter()
+            .map(|t| server::Target::parse(t))
+            .collect::<Result<Vec<_>, _>>()?;
+        for t in targets.iter_mut().filter(|t| !t.floor) {
+            t.server_toml += extra_server_toml;
+        }
+        let secs = |s: f64| Duration::try_from_secs_f64(s).context("durations");
+        Ok(fanout::FanoutOptions {
+            bins: server::Binaries {
+                streamserver: self
+                    .server
+                    .unwrap_or_else(|| exe.with_file_name("streamserver")),
+                floor,
+                wrap: self.wrap.split_whitespace().map(str::to_owned).collect(),
+            },
+            targets,
+            dir: self.dir,
+            fps,
+            frames,
+            shaped_frames,
+            shaping: Default::default(),
+            window: secs(seconds)?,
+            settle: secs(self.settle)?,
+            repeats: self.repeats,
+            hook: self.hook,
+        })
+    }
 }
 
 fn parse_drill(name: &str) -> anyhow::Result<attack::Drill> {
@@ -217,52 +297,33 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             ("encode", encode::render(&report))
         }
         Command::Fanout {
-            server,
-            clients,
-            slow,
-            slow_fps,
-            stalled,
-            duration,
-            long,
-            idle,
+            scenarios,
+            seconds,
             width,
             height,
+            frame_bytes,
+            shaped_size,
+            shaped_frame_bytes,
             fps,
+            run,
         } => {
-            let server = match server {
-                Some(s) => s,
-                None => std::env::current_exe()?.with_file_name("streamserver"),
-            };
-            let limit = proc::raise_fd_limit()?;
-            eprintln!("fd limit {limit}");
-            let secs = |s: f64| Duration::try_from_secs_f64(s).context("durations");
-            let opts = fanout::FanoutOptions {
-                server,
+            let scenarios = scenarios
+                .iter()
+                .map(|s| fanout::Scenario::parse(s))
+                .collect::<Result<Vec<_>, _>>()?;
+            let frames = fanout::FrameSpec {
                 width,
                 height,
-                fps,
-                idle: secs(idle)?,
+                bytes: Some(frame_bytes),
             };
-            let scenarios = match clients {
-                Some(n) => vec![fanout::Scenario {
-                    slow,
-                    slow_fps,
-                    stalled,
-                    ..fanout::Scenario::new(
-                        format!("{n} clients, {slow} slow, {stalled} stalled"),
-                        n,
-                        secs(duration)?,
-                    )
-                }],
-                None => fanout::Scenario::suite(secs(duration)?, secs(long)?),
+            let shaped = fanout::FrameSpec {
+                width: shaped_size.0,
+                height: shaped_size.1,
+                bytes: Some(shaped_frame_bytes),
             };
-            let mut results = Vec::new();
-            for sc in &scenarios {
-                let r = fanout::run(&opts, sc).with_context(|| format!("scenario {}", sc.name))?;
-                eprintln!("{}", fanout_report::render(std::slice::from_ref(&r)));
-                results.push(r);
-            }
-            ("fanout", fanout_report::render(&results))
+            let opts = run.options(fps, seconds, frames, shaped, "")?;
+            let suite = fanout::run(&opts, &scenarios)?;
+            ("fanout", fanout_report::render(&suite))
         }
         Command::Hop { seconds, helper } => ("hop", hop::run(seconds, helper.as_deref())?),
         Command::Transform { seconds } => (
@@ -320,22 +381,19 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             seconds,
             width,
             height,
-            dir,
             max_client_fps,
+            run,
         } => {
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()?;
-            let report = runtime.block_on(folder::run(folder::FolderBenchOptions {
-                clients,
-                fps,
-                seconds,
+            let frames = fanout::FrameSpec {
                 width,
                 height,
-                dir,
-                max_client_fps,
-            }))?;
-            ("folder", format!("{report}\n"))
+                bytes: None,
+            };
+            let extra = format!("max_client_fps = {max_client_fps}\n");
+            let opts = run.options(fps, seconds, frames, frames, &extra)?;
+            let scenario = fanout::Scenario::parse(&clients.to_string())?;
+            let suite = fanout::run(&opts, &[scenario])?;
+            ("folder", folder::render(&suite))
         }
     };
     let text =

@@ -126,16 +126,19 @@ fn an_unwatched_camera_goes_idle_and_stays_healthy() {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
-    // A client wakes it: parts arrive and the stream is no longer idle.
-    let (code, body) = get(addr, "/stream.mjpg", Duration::from_secs(2));
+    // A client wakes it: while it reads, the stream is no longer idle and parts arrive.
+    let reader = std::thread::spawn(move || get(addr, "/stream.mjpg", Duration::from_secs(4)));
+    wait_for(
+        "not idle while a client reads",
+        Duration::from_secs(4),
+        || state()["idle"] == false,
+    );
+    let (code, body) = reader.join().unwrap();
     assert_eq!(code, 200);
     assert!(
         body.matches("Content-Type: image/jpeg").count() >= 2,
         "few parts: {body:.300}"
     );
-    wait_for("not idle after a client", Duration::from_secs(5), || {
-        state()["idle"] == false
-    });
     running.shutdown.trigger();
     rt.block_on(running.wait()).unwrap();
     let _ = std::fs::remove_dir_all(&dir);

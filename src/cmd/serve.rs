@@ -32,6 +32,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         .listen_for_signals()
         .context("cannot install signal handlers")?;
     let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(worker_threads()?)
         .enable_all()
         .thread_name("async")
         .build()
@@ -52,6 +53,26 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             tracing::error!(error = format!("{err:#}"), "streamserver failed");
             Err(err)
         }
+    }
+}
+
+/// Threads of the async runtime (HTTP clients and the app's own tasks): one unless
+/// `TOKIO_WORKER_THREADS` says otherwise.
+///
+/// With two or more, every frame a source publishes wakes a second worker that has nothing to
+/// do (tokio's multi-thread scheduler keeps a worker searching): a quarter of the CPU per frame
+/// at one client. One worker is enough for what a Pi's network link can carry (the kernel does
+/// most of the work of a plain HTTP stream, in the writing thread); blocking work (sources,
+/// encoding, password hashing) runs on threads of its own.
+fn worker_threads() -> anyhow::Result<usize> {
+    match std::env::var("TOKIO_WORKER_THREADS") {
+        Err(_) => Ok(1),
+        Ok(v) => v
+            .trim()
+            .parse::<usize>()
+            .ok()
+            .filter(|&n| n > 0)
+            .with_context(|| format!("TOKIO_WORKER_THREADS={v:?}: use a whole number ≥ 1")),
     }
 }
 

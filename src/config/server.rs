@@ -24,7 +24,8 @@ pub struct ServerConfig {
     /// How long a snapshot request waits for a first or fresh frame.
     #[serde(with = "humantime_serde")]
     pub snapshot_timeout: Duration,
-    /// A client whose socket accepts nothing for this long is disconnected.
+    /// A client whose socket accepts nothing for this long is disconnected, as is one that is
+    /// behind and reads nothing for this long.
     #[serde(with = "humantime_serde")]
     pub write_timeout: Duration,
     /// Time allowed to send the request headers.

@@ -49,14 +49,25 @@ pub fn tune_socket(stream: &TcpStream, send_buffer: usize, notsent_lowat: usize)
 pub struct ClientSocket(pub RawFd);
 
 /// What the kernel tells about a client connection's backlog (`TCP_INFO`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Backlog {
     /// Bytes we wrote that the kernel has not sent yet.
     pub notsent: u32,
-    /// The peer's advertised receive window (bytes): shrinks while the client leaves data unread.
+    /// The peer's advertised receive window (bytes) in its latest ACK: shrinks while the client
+    /// leaves data unread.
     pub peer_window: u32,
     /// Total bytes the peer has acknowledged.
     pub acked: u64,
+    /// Bytes sent and not yet acknowledged (in flight).
+    pub in_flight: u64,
+    /// Segments sent and not yet acknowledged.
+    pub unacked: u32,
+    /// The connection's recent delivery rate, bytes per second (0 until measured).
+    pub delivery_rate: u64,
+    /// Smoothed round-trip time.
+    pub rtt: std::time::Duration,
+    /// The peer's window is announced in units of this many bytes (its window scale).
+    pub window_unit: u32,
 }
 
 /// Reads the backlog of `fd`; `None` if the kernel does not say (then nothing is gated on it).
@@ -79,6 +90,15 @@ pub fn backlog(fd: RawFd) -> Option<Backlog> {
         notsent: info.tcpi_notsent_bytes,
         peer_window: info.tcpi_snd_wnd,
         acked: info.tcpi_bytes_acked,
+        in_flight: info
+            .tcpi_bytes_sent
+            .saturating_sub(info.tcpi_bytes_retrans)
+            .saturating_sub(info.tcpi_bytes_acked),
+        unacked: info.tcpi_unacked,
+        delivery_rate: info.tcpi_delivery_rate,
+        rtt: std::time::Duration::from_micros(info.tcpi_rtt.into()),
+        // The low nibble is `tcpi_snd_wscale`, the scale of the windows the peer sends us.
+        window_unit: 1 << (info.tcpi_snd_rcv_wscale & 0x0F),
     })
 }
 

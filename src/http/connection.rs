@@ -5,7 +5,13 @@
 //! Each request gets the connection's [`Client`] (peer address, login cache) and
 //! [`ClientSocket`] as extensions. A request head marks the connection busy; when a response
 //! other than a stream has been sent, it waits again (pending) for the next head.
+//!
+//! A stream client's connection is polled about 30 times a second, so the per-poll work is kept
+//! small: the client's span is entered while a request is handled and named by the connection's
+//! own events, not around every poll, and of hyper's connection, the eviction and the shutdown
+//! signal only what woke the task is polled again ([`super::wakeups`]).
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -16,38 +22,46 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpStream;
-use tracing::debug;
+use tracing::{debug, info_span, Instrument, Span};
 
 use super::access::Client;
 use super::admission::Ticket;
 use super::conn::{self, ClientSocket, TimeoutStream};
 use super::responses::ResponseBody;
 use super::routes::{self, Streaming};
+use super::wakeups::Wakeups;
 use super::AppState;
 use crate::mjpeg::format::PartBuf;
 
 /// Serves one admitted connection until it ends, is evicted, or shutdown ends it.
 pub async fn serve(stream: TcpStream, peer: SocketAddr, ticket: Arc<Ticket>, state: Arc<AppState>) {
+    let span = info_span!("client", %peer);
     let cfg = &state.config;
     if let Err(err) = conn::tune_socket(&stream, cfg.send_buffer_bytes, cfg.notsent_lowat_bytes) {
-        debug!(%err, "cannot set socket options");
+        debug!(parent: &span, %err, "cannot set socket options");
     }
     let socket = ClientSocket(std::os::fd::AsRawFd::as_raw_fd(&stream));
     let io = TimeoutStream::new(stream, cfg.write_timeout);
     let Some(tls) = &state.tls else {
-        return serve_io(io, peer, Some(socket), ticket, state).await;
+        return serve_http(io, peer, Some(socket), ticket, state, span).await;
     };
     let handshake = tokio::time::timeout(cfg.header_timeout, tls.acceptor().accept(io));
-    let tls_stream = tokio::select! {
-        done = handshake => match done {
-            Ok(Ok(s)) => s,
-            Ok(Err(err)) => return debug!(%err, "TLS handshake failed"),
-            Err(_) => return debug!("TLS handshake timed out"),
-        },
-        _ = ticket.evicted() => return debug!("evicted during the TLS handshake"),
-        _ = state.shutdown.triggered() => return,
-    };
-    serve_io(tls_stream, peer, Some(socket), ticket, state).await
+    let tls_stream = async {
+        tokio::select! {
+            done = handshake => match done {
+                Ok(Ok(s)) => Some(s),
+                Ok(Err(err)) => { debug!(%err, "TLS handshake failed"); None }
+                Err(_) => { debug!("TLS handshake timed out"); None }
+            },
+            _ = ticket.evicted() => { debug!("evicted during the TLS handshake"); None }
+            _ = state.shutdown.triggered() => None,
+        }
+    }
+    .instrument(span.clone())
+    .await;
+    if let Some(tls_stream) = tls_stream {
+        serve_http(tls_stream, peer, Some(socket), ticket, state, span).await
+    }
 }
 
 /// HTTP/1 on an established byte stream (TCP, TLS, or an in-memory pipe for the request
@@ -62,9 +76,24 @@ pub async fn serve_io<I>(
 ) where
     I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
+    serve_http(io, peer, socket, ticket, state, info_span!("client", %peer)).await
+}
+
+/// [`serve_io`] with the client's span (`client` with its `peer`) made by the caller.
+async fn serve_http<I>(
+    io: I,
+    peer: SocketAddr,
+    socket: Option<ClientSocket>,
+    ticket: Arc<Ticket>,
+    state: Arc<AppState>,
+    span: Span,
+) where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
     let io = TokioIo::new(io);
     let cfg = &state.config;
     let client = Client::new(peer.ip(), &state.auth);
+    let svc_span = span.clone();
     let svc_state = Arc::clone(&state);
     let svc_ticket = Arc::clone(&ticket);
     let service = service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
@@ -84,6 +113,7 @@ pub async fn serve_io<I>(
             };
             Ok::<_, std::convert::Infallible>(resp)
         }
+        .instrument(svc_span.clone())
     });
     let conn = http1::Builder::new()
         .timer(TokioTimer::new())
@@ -92,18 +122,57 @@ pub async fn serve_io<I>(
         // this one has gone to the kernel. The read side doubles as the request head limit.
         .max_buf_size(cfg.max_header_bytes.max(8192))
         .serve_connection(io, service);
-    tokio::pin!(conn);
-    tokio::select! {
-        res = conn.as_mut() => if let Err(err) = res { debug!(%err, "connection ended") },
-        _ = ticket.evicted() => {
-            debug!(waited_ms = ticket.pending_for().as_millis() as u64,
-                "closing a connection that waits for its request head: too many are waiting");
+    let (conn_source, evicted_source, shutdown_source) = (0, 1, 2);
+    let mut conn = std::pin::pin!(conn);
+    let mut evicted = std::pin::pin!(ticket.evicted());
+    let mut shutdown = std::pin::pin!(state.shutdown.triggered());
+    let mut wakeups = Wakeups::new(3);
+    let mut draining = false;
+    let ended = std::future::poll_fn(|cx| {
+        let woken = wakeups.take(cx);
+        if !draining
+            && woken.has(evicted_source)
+            && evicted
+                .as_mut()
+                .poll(&mut wakeups.context(evicted_source))
+                .is_ready()
+        {
+            return Poll::Ready(Ended::Evicted);
         }
-        _ = state.shutdown.triggered() => {
+        if !draining
+            && woken.has(shutdown_source)
+            && shutdown
+                .as_mut()
+                .poll(&mut wakeups.context(shutdown_source))
+                .is_ready()
+        {
             conn.as_mut().graceful_shutdown();
-            if let Err(err) = conn.await { debug!(%err, "connection ended during shutdown") }
+            draining = true;
+        } else if !woken.has(conn_source) {
+            return Poll::Pending;
+        }
+        conn.as_mut()
+            .poll(&mut wakeups.context(conn_source))
+            .map(Ended::Served)
+    })
+    .await;
+    let when = if draining { " during shutdown" } else { "" };
+    match ended {
+        Ended::Served(Ok(())) => {}
+        Ended::Served(Err(err)) => debug!(parent: &span, %err, "connection ended{when}"),
+        Ended::Evicted => {
+            debug!(parent: &span, waited_ms = ticket.pending_for().as_millis() as u64,
+            "closing a connection that waits for its request head: too many are waiting")
         }
     }
+}
+
+/// How [`serve_http`]'s connection ended.
+enum Ended {
+    /// hyper's connection finished (after a graceful shutdown, if one started).
+    Served(hyper::Result<()>),
+    /// [`super::admission`] evicted it while it waited for a request head.
+    Evicted,
 }
 
 /// A response body that, once hyper has sent (and dropped) it, marks the connection as waiting

@@ -15,6 +15,7 @@
 //! - [`conn`]: socket options that keep slow clients current, and the write timeout.
 //! - [`log_budget`]: at most a few log lines per second about what clients cause.
 //! - [`memory`]: memory goes back to the system after a burst of connections or logins.
+//! - [`wakeups`]: which of the things a connection waits on woke it (poll only those).
 //!
 //! [`HttpServer::run`] accepts connections until shutdown, then lets open connections finish
 //! (stream bodies end at once) until the hard deadline, and aborts what is left.
@@ -33,6 +34,7 @@ pub mod snapshot;
 pub mod status;
 pub mod stream_body;
 pub mod tls;
+pub mod wakeups;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -41,7 +43,7 @@ use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
-use tracing::{info, info_span, warn, Instrument};
+use tracing::{info, warn};
 
 use crate::auth::Authenticator;
 use crate::config::ServerConfig;
@@ -210,10 +212,8 @@ impl HttpServer {
                     continue;
                 }
             };
-            conns.spawn(
-                connection::serve(stream, peer, ticket, Arc::clone(&state))
-                    .instrument(info_span!("client", %peer)),
-            );
+            // Not instrumented: the connection names its client span itself ([`connection`]).
+            conns.spawn(connection::serve(stream, peer, ticket, Arc::clone(&state)));
         }
         drop(self.listeners);
         let deadline = state.config.shutdown_timeout;

@@ -88,6 +88,17 @@ impl LatencyHistogram {
     }
 }
 
+/// The file number and Unix time (s) in a `bench:<n>:<unix ns>` JPEG comment right after SOI,
+/// if any: the benchmarks' feeder stamps each frame file so, just before it is renamed into the
+/// watched folder, so latency and skipped frames mean the same for every server measured.
+pub fn producer_stamp(jpeg: &[u8]) -> Option<(u64, f64)> {
+    let rest = jpeg.strip_prefix(&[0xFF, 0xD8, 0xFF, 0xFE])?;
+    let len = u16::from_be_bytes([*rest.first()?, *rest.get(1)?]) as usize;
+    let text = std::str::from_utf8(rest.get(2..len)?).ok()?;
+    let (n, ns) = text.strip_prefix("bench:")?.split_once(':')?;
+    Some((n.parse().ok()?, ns.parse::<u64>().ok()? as f64 / 1e9))
+}
+
 /// What one client saw, over all its connections.
 pub(crate) struct ClientStats {
     pub(crate) frames: u64,
@@ -142,7 +153,11 @@ impl ClientStats {
         self.max_size = self.max_size.max(size);
         self.first_frame.get_or_insert(now);
         self.last_frame = Some(now);
-        if let Some(seq) = part.headers.frame_seq {
+        // A producer stamp in the JPEG (the benchmarks' feeder) beats `X-Frame-Seq` and
+        // `X-Timestamp`: the file number and the moment it was renamed into place are the same
+        // origin for every server (their headers mean different things, or are missing).
+        let stamp = producer_stamp(&part.body);
+        if let Some(seq) = stamp.map(|s| s.0).or(part.headers.frame_seq) {
             match self.last_seq {
                 Some(last) if seq == last => self.seq_repeats += 1,
                 Some(last) if seq < last => self.seq_backwards += 1,
@@ -154,7 +169,7 @@ impl ClientStats {
             }
             self.last_seq = Some(seq);
         }
-        if let Some(ts) = part.headers.timestamp {
+        if let Some(ts) = stamp.map(|s| s.1).or(part.headers.timestamp) {
             let now_s = wall
                 .duration_since(SystemTime::UNIX_EPOCH)
                 .map_or(0.0, |d| d.as_secs_f64());

@@ -3,14 +3,18 @@
 //! A frame from outside is published only if it is one complete JPEG: not empty, not over the
 //! size cap, starting with SOI (`FF D8`), ending with EOI (`FF D9`, optionally followed by a
 //! little zero/whitespace padding some cameras append), with a header libjpeg-turbo can read
-//! and a picture size within the source's `max_pixels` (at most [`MAX_PIXELS`]). Optionally the
-//! whole image is decoded too, which catches corrupt entropy data at the price of a full decode
-//! (a few ms for 720p). Everything is bounded: the size is read from the header before any
+//! and a picture size within the source's `max_pixels` (at most [`MAX_PIXELS`]). The header of
+//! a plain JPEG (what cameras and encoders write) is read by a strict walk over its segments
+//! ([`header`]); any other header goes to libjpeg-turbo's reader, whose verdict counts.
+//! Optionally the whole image is decoded too, which catches corrupt entropy data at the price of
+//! a full decode (a few ms for 720p). Everything is bounded: the size is read from the header before any
 //! decode buffer exists (a hostile upstream announcing 65535×65535 costs nothing), the decoder's
 //! scratch buffer is reused (at most `max_pixels` bytes, 4× for CMYK) and the scan count of
 //! progressive files is capped, so a hostile file cannot make the check slow or large.
 
 use turbojpeg::{Colorspace, Decompressor, Image, PixelFormat};
+
+mod header;
 
 /// Largest `max_pixels` there is (width × height): 64 megapixels, well above 8K.
 pub const MAX_PIXELS: u64 = crate::config::MAX_PIXELS_LIMIT;
@@ -64,9 +68,10 @@ pub enum JpegError {
 
 /// Checks JPEGs against [`JpegLimits`]; keeps its scratch buffer between calls.
 ///
-/// The decoder is fresh for every check: libjpeg-turbo answers a "tables-only" stream
+/// libjpeg-turbo's decoder is fresh for every file it reads: it answers a "tables-only" stream
 /// (`FF D8 … FF D9` without a frame header) with success and leaves the previous picture's
-/// size in place, so a reused decoder would pass such garbage as the last good picture.
+/// size in place, so a reused decoder would pass such garbage as the last good picture. Plain
+/// JPEGs checked by header only never reach it ([`header::plain_header`]).
 pub struct JpegChecker {
     limits: JpegLimits,
     scratch: Vec<u8>,
@@ -87,19 +92,17 @@ impl JpegChecker {
     /// Checks one JPEG; `Ok` carries its picture size.
     pub fn check(&mut self, data: &[u8]) -> Result<JpegInfo, JpegError> {
         check_markers(data, self.limits.max_bytes)?;
+        if !self.limits.full_decode {
+            if let Some(h) = header::plain_header(data) {
+                return self.sized(h.width, h.height);
+            }
+        }
         let dec = &mut new_decompressor()?;
         let header = dec
             .read_header(data)
             .map_err(|e| JpegError::Header(e.to_string()))?;
         let (width, height) = (header.width, header.height);
-        let max_pixels = self.limits.max_pixels.min(MAX_PIXELS);
-        if width == 0 || height == 0 || (width as u64) * (height as u64) > max_pixels {
-            return Err(JpegError::BadSize {
-                width,
-                height,
-                max_pixels,
-            });
-        }
+        let info = self.sized(width, height)?;
         if self.limits.full_decode {
             // Grayscale output decodes every component's data but skips colour conversion and
             // chroma upsampling; it works for every colour space except CMYK/YCCK (and, unlike
@@ -125,6 +128,20 @@ impl JpegChecker {
                 // A one-off huge picture must not pin its buffer forever.
                 self.scratch = Vec::new();
             }
+        }
+        Ok(info)
+    }
+
+    /// The picture size, if within the limits' `max_pixels` (at most [`MAX_PIXELS`]) and not
+    /// empty.
+    fn sized(&self, width: usize, height: usize) -> Result<JpegInfo, JpegError> {
+        let max_pixels = self.limits.max_pixels.min(MAX_PIXELS);
+        if width == 0 || height == 0 || (width as u64) * (height as u64) > max_pixels {
+            return Err(JpegError::BadSize {
+                width,
+                height,
+                max_pixels,
+            });
         }
         Ok(JpegInfo {
             width: width as u32,

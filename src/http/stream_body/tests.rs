@@ -52,8 +52,8 @@ async fn parts_have_length_timestamp_and_trailing_boundary_and_skip_old_frames()
     }
     let second = next_part(&mut b).await;
     assert!(
-        !second.starts_with(b"--"),
-        "only the first part opens with a boundary"
+        second.starts_with(PART_PREFIX),
+        "only the first part opens with a boundary; the others with the common prefix"
     );
     assert!(
         second.windows(10).any(|w| w == [5u8; 10]),

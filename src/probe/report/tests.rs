@@ -25,3 +25,23 @@ fn histogram_quantiles_are_within_one_percent() {
     }
     assert_eq!(LatencyHistogram::new().summary().p50, None);
 }
+
+#[test]
+fn producer_stamp_is_read_from_the_bench_comment_only() {
+    let text = b"bench:7:1700000000250000000";
+    let mut jpeg = vec![0xFF, 0xD8, 0xFF, 0xFE, 0, (text.len() + 2) as u8];
+    jpeg.extend_from_slice(text);
+    jpeg.extend_from_slice(&[0xFF, 0xD9]);
+    let (n, stamp) = producer_stamp(&jpeg).unwrap();
+    assert_eq!(n, 7);
+    assert!((stamp - 1_700_000_000.25).abs() < 1e-6, "{stamp}");
+    // Another comment, a number without a time, no comment, a cut comment: no stamp.
+    let mut other = jpeg.clone();
+    other[6..12].copy_from_slice(b"bench!");
+    assert_eq!(producer_stamp(&other), None);
+    let mut no_time = vec![0xFF, 0xD8, 0xFF, 0xFE, 0, 9];
+    no_time.extend_from_slice(b"bench:7\xFF\xD9");
+    assert_eq!(producer_stamp(&no_time), None);
+    assert_eq!(producer_stamp(&[0xFF, 0xD8, 0xFF, 0xD9]), None);
+    assert_eq!(producer_stamp(&jpeg[..8]), None);
+}

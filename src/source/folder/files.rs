@@ -7,7 +7,8 @@
 
 use std::ffi::OsStr;
 use std::fs::File;
-use std::io::{self, Read};
+use std::io;
+use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
@@ -64,6 +65,10 @@ pub struct FrameFile {
 }
 
 /// Reads a whole frame file, refusing anything over `max_bytes` without reading it all.
+///
+/// One `read` normally takes it all: it asks for one byte more than the size the file had when
+/// opened, and a regular file's read comes back short only at its end. A file that grew in the
+/// meantime is read on, up to the cap.
 pub fn read_frame(path: &Path, max_bytes: usize) -> Result<FrameFile, ReadError> {
     let file = File::open(path).map_err(|e| match e.kind() {
         io::ErrorKind::NotFound => ReadError::Vanished,
@@ -79,8 +84,25 @@ pub fn read_frame(path: &Path, max_bytes: usize) -> Result<FrameFile, ReadError>
             max: max_bytes,
         });
     }
-    let mut data = Vec::with_capacity(meta.len() as usize + 1);
-    file.take(max_bytes as u64 + 1).read_to_end(&mut data)?;
+    let (size, cap) = (meta.len() as usize, max_bytes.saturating_add(1));
+    let mut data = Vec::with_capacity(size.saturating_add(1).min(cap));
+    loop {
+        if data.len() == data.capacity() {
+            if data.len() >= cap {
+                break;
+            }
+            data.reserve_exact(data.len().max(4096).min(cap - data.len()));
+        }
+        match read_into_spare(&file, &mut data) {
+            Ok(0) => break,
+            Ok(_) if data.len() == size => break, // asked for more, got the whole file
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let filled = data.len();
+    data.truncate(filled);
     if data.len() > max_bytes {
         return Err(ReadError::TooLarge {
             len: data.len() as u64,
@@ -91,6 +113,18 @@ pub fn read_frame(path: &Path, max_bytes: usize) -> Result<FrameFile, ReadError>
         data,
         modified: meta.modified().unwrap_or_else(|_| SystemTime::now()),
     })
+}
+
+/// One `read(2)` into `data`'s spare capacity (not zeroed first: it is 36 KB per frame at 30 fps);
+/// the bytes read are appended.
+fn read_into_spare(file: &File, data: &mut Vec<u8>) -> io::Result<usize> {
+    let spare = data.spare_capacity_mut();
+    // SAFETY: read(2) writes at most `spare.len()` bytes into memory we own; it never reads it.
+    let n = unsafe { libc::read(file.as_raw_fd(), spare.as_mut_ptr().cast(), spare.len()) };
+    let n = usize::try_from(n).map_err(|_| io::Error::last_os_error())?;
+    // SAFETY: the kernel initialised the first `n` spare bytes.
+    unsafe { data.set_len(data.len() + n) };
+    Ok(n)
 }
 
 /// The frame files of `dir`, newest first (at most `limit`), following symlinks.

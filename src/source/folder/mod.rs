@@ -262,6 +262,8 @@ impl FrameSource for FolderSource {
             .max_frame_age
             .map(|a| (a / 2).clamp(TICK, Duration::from_secs(1)));
         let mut next_cleanup = Instant::now();
+        // The path of the newest file, rebuilt in place for each one (no allocation per frame).
+        let mut newest_path = dir.join("_");
         loop {
             if stop.is_raised() {
                 return Ok(());
@@ -297,7 +299,8 @@ impl FrameSource for FolderSource {
                     warn!(stream = %self.stream_id, "inotify queue overflowed; rescanning the folder");
                     self.publish_newest(sink);
                 } else if let Some(name) = newest {
-                    self.try_publish(&dir.join(name), sink);
+                    newest_path.set_file_name(name);
+                    self.try_publish(&newest_path, sink);
                 }
             }
             let now = Instant::now();

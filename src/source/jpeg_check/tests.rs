@@ -129,8 +129,101 @@ fn the_checker_reuses_its_decoder_across_sizes() {
     );
 }
 
+/// libjpeg-turbo's verdict on a header (a fresh decompressor, as the checker's slow path).
+fn libjpeg_header(data: &[u8]) -> Option<(usize, usize)> {
+    let header = new_decompressor().ok()?.read_header(data).ok()?;
+    Some((header.width, header.height))
+}
+
+fn compressed(
+    subsamp: turbojpeg::Subsamp,
+    progressive: bool,
+    colorspace: Option<turbojpeg::Colorspace>,
+) -> Vec<u8> {
+    let (w, h) = (48usize, 40usize);
+    let rgb: Vec<u8> = (0..w * h * 3).map(|i| (i * 13 % 251) as u8).collect();
+    let image = turbojpeg::Image {
+        pixels: &rgb[..],
+        width: w,
+        pitch: w * 3,
+        height: h,
+        format: turbojpeg::PixelFormat::RGB,
+    };
+    let mut c = turbojpeg::Compressor::new().unwrap();
+    c.set_subsamp(subsamp).unwrap();
+    c.set_progressive(progressive).unwrap();
+    if let Some(cs) = colorspace {
+        c.set_colorspace(cs).unwrap();
+    }
+    c.compress_to_vec(image).unwrap()
+}
+
+#[test]
+fn plain_jpegs_take_the_fast_path_with_libjpegs_size() {
+    use turbojpeg::Subsamp::*;
+    let mut plain = vec![jpeg(640, 480), jpeg(64, 48)];
+    for subsamp in [Sub2x2, Sub2x1, None, Gray] {
+        for progressive in [false, true] {
+            plain.push(compressed(subsamp, progressive, Option::None));
+        }
+    }
+    for data in &plain {
+        let fast = header::plain_header(data).map(|h| (h.width, h.height));
+        assert!(fast.is_some(), "a plain JPEG takes the fast path");
+        assert_eq!(fast, libjpeg_header(data));
+    }
+    // An RGB-colour-space JPEG carries an Adobe marker: libjpeg-turbo decides, and accepts it.
+    let rgb = compressed(None, false, Some(turbojpeg::Colorspace::RGB));
+    assert!(header::plain_header(&rgb).is_none());
+    assert_eq!(check(&rgb, HEADER).map(|i| i.width), Ok(48));
+}
+
+#[test]
+fn unusual_headers_go_to_libjpeg() {
+    let data = jpeg(64, 48);
+    let sof = data.windows(2).position(|w| w == [0xFF, 0xC0]).unwrap();
+    // Fill bytes before a marker, a tables-only stream, a second frame header, 12-bit samples.
+    let mut filled = data.clone();
+    filled.insert(sof, 0xFF);
+    let mut twelve = data.clone();
+    twelve[sof + 4] = 12;
+    let tables_only = [&data[..sof], &[0xFF, 0xD9][..]].concat();
+    let mut two_frames = data.clone();
+    let frame = data[sof..sof + 2 + 17].to_vec();
+    two_frames.splice(sof..sof, frame);
+    for case in [&filled, &twelve, &tables_only, &two_frames] {
+        assert!(header::plain_header(case).is_none());
+    }
+    assert_eq!(
+        check(&filled, HEADER).map(|i| i.width),
+        Ok(64),
+        "libjpeg allows fill bytes"
+    );
+    assert!(check(&tables_only, HEADER).is_err());
+    assert!(check(&two_frames, HEADER).is_err());
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// Whatever the fast path accepts, libjpeg-turbo accepts with the same size.
+    #[test]
+    fn the_fast_path_never_accepts_what_libjpeg_rejects(
+        edits in proptest::collection::vec((0usize..700, any::<u8>(), 0u8..3), 1..4),
+    ) {
+        let mut data = jpeg(96, 64);
+        for (pos, byte, kind) in edits {
+            let pos = pos % data.len();
+            match kind {
+                0 => data[pos] = byte,
+                1 => data.insert(pos, byte),
+                _ => { data.remove(pos); }
+            }
+        }
+        if let Some(h) = header::plain_header(&data) {
+            prop_assert_eq!(libjpeg_header(&data), Some((h.width, h.height)));
+        }
+    }
 
     #[test]
     fn random_bytes_never_panic(data in proptest::collection::vec(any::<u8>(), 0..4096)) {

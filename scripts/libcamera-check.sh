@@ -28,7 +28,7 @@ set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 ROOTSH=$REPO/scripts/trixie-root.sh
 ROOT=$("$ROOTSH" path)
-PACKAGES=(libcamera-dev libcamera-ipa libcamera-tools libclang-dev pkg-config g++ cmake make nasm)
+PACKAGES=(libcamera-dev libcamera-ipa libcamera-tools libclang-dev pkg-config g++ cmake make nasm curl)
 SHIM=/usr/local/lib/udmabuf-shim.so          # inside the root
 RUST_PATH=/root/.cargo/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 WORK=$(mktemp -d)

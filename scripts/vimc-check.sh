@@ -18,12 +18,15 @@
 #   4. a tiny initramfs (busybox + the 9p modules) that mounts the trixie root
 #      over virtio-9p and runs a guest script in it: start systemd-udevd,
 #      modprobe vimc, `streamserver-camera list`, then for rgb888 and bgr888
-#      run the server on vimc's Sensor B and fetch /snapshot.jpg, /api/state and
-#      a few seconds of /stream.mjpg over the guest's loopback;
+#      run the server on vimc's Sensor B and fetch /snapshot.jpg, /api/state,
+#      a few seconds of /stream.mjpg, a 1280x720 /still.jpg (switch: vimc takes
+#      one output) and the controls listing over the guest's loopback;
 #   5. on the host: the camera is listed, each format was used as asked (no
 #      fallback), the stream has frames, and the decoded snapshots show vimc's
 #      75% colour bars in the right order (red and blue swapped = wrong
-#      RGB888/BGR888 mapping). A format libcamera's own `cam` cannot capture
+#      RGB888/BGR888 mapping); the still is 1280x720 with the bars, taken by
+#      switch (its gap logged), the stream comes back, and the controls listing
+#      has Brightness, Contrast and Saturation. A format libcamera's own `cam` cannot capture
 #      either (libcamera 0.4 + kernel 6.12: libcamera "RGB888", our bgr888,
 #      fails STREAMON with EPIPE) must fail in streamserver as a reported start
 #      error; the check says so, and fails if no format could be captured.
@@ -83,8 +86,10 @@ build_vimc() {
 }
 
 build_streamserver() {
+    # The same profile settings as libcamera-check's build (no debug info, no incremental
+    # state), so the two share one build in the target directory instead of two.
     # shellcheck disable=SC2016  # expanded by the shell in the root
-    in_root env PATH="$RUST_PATH" CARGO_TARGET_DIR=$TARGET \
+    in_root env PATH="$RUST_PATH" CARGO_TARGET_DIR=$TARGET CARGO_PROFILE_DEV_DEBUG=0 CARGO_INCREMENTAL=0 \
         sh -c 'cd /src && cargo build -j "${CARGO_BUILD_JOBS:-2}" -p streamserver -p streamserver-camera --features streamserver-camera/libcamera'
     install -m 755 "$REPO/target/trixie-libcamera/debug/streamserver" "$ROOT/usr/local/bin/streamserver"
     install -m 755 "$REPO/target/trixie-libcamera/debug/streamserver-camera" "$ROOT/usr/local/bin/streamserver-camera"
@@ -172,9 +177,13 @@ width = 640
 height = 480
 fps = 10
 format = "$fmt"
-# TCG on a shared 2-core host can stall the emulated camera for seconds (a restart would put
-# the placeholder on the snapshot); a Pi's camera runs at full speed with the 2 s default.
-frame_timeout = "6s"
+# Under TCG on a shared 2-core host vimc gives about 1 fps, its first frame about 2 s after
+# start (libcamera's own cam above shows it), and the emulated camera can stall for seconds: the
+# 2 s default would take that for a hang. A Pi's camera runs at full speed with the default.
+frame_timeout = "10s"
+still_width = 1280
+still_height = 720
+still_timeout = "120s"
 [stream.supervisor]
 stall_timeout = "60s"
 CONF
@@ -189,6 +198,10 @@ CONF
     busybox wget -q -T 10 -O "$OUT/$fmt.jpg" http://127.0.0.1:8080/snapshot.jpg
     busybox timeout 5 busybox wget -q -O "$OUT/$fmt.mjpg" http://127.0.0.1:8080/stream.mjpg
     busybox wget -q -O "$OUT/$fmt-state.json" http://127.0.0.1:8080/api/state
+    # A still (vimc takes one output: still_mode auto is switch) and the controls listing.
+    busybox wget -q -T 150 -O "$OUT/$fmt-still.jpg" http://127.0.0.1:8080/still.jpg
+    busybox wget -q -T 30 -O "$OUT/$fmt-controls.json" http://127.0.0.1:8080/api/streams/vimc/controls
+    busybox timeout 3 busybox wget -q -O "$OUT/$fmt-after.mjpg" http://127.0.0.1:8080/stream.mjpg
     kill "$pid"; wait "$pid"
     echo "guest: $fmt done (server exit $?)"
 done
@@ -246,6 +259,7 @@ verify() {
         echo "$fmt: $parts stream parts in 5 s; snapshot $(wc -c <"$o/$fmt.jpg") bytes"
         [ "$parts" -ge 3 ] || die "$fmt: fewer than 3 stream parts"
         vimc_check_bars "$o/$fmt.jpg" "$WORK" || die "$fmt: the snapshot does not show vimc's colour bars"
+        check_still_and_controls "$fmt"
         cp "$o/$fmt.jpg" "$REPO/target/vimc-$fmt.jpg"
         CAPTURED+=("$fmt")
     done
@@ -253,6 +267,28 @@ verify() {
     echo "captured with colour bars in order: ${CAPTURED[*]}"
 }
 CAPTURED=()
+
+# The switch still of a format that streams: 1280x720 with the bars, the switch logged with its
+# gap, the stream back afterwards; the controls listing has vimc's Brightness/Contrast/Saturation.
+check_still_and_controls() { # check_still_and_controls FMT
+    local fmt=$1 o=$ROOT$OUT size gap parts c
+    [ -s "$o/$fmt-still.jpg" ] || die "$fmt: no still from /still.jpg"
+    size=$(ffprobe -v error -select_streams v:0 -show_entries stream=width,height -of csv=p=0 \
+        "$o/$fmt-still.jpg" </dev/null)
+    [ "$size" = "1280,720" ] || die "$fmt: the still is $size, not 1280,720"
+    vimc_check_bars "$o/$fmt-still.jpg" "$WORK" || die "$fmt: the still does not show vimc's colour bars"
+    grep -a -q 'strategy=Switch' "$WORK/server-$fmt.log" || die "$fmt: stills were not taken by switch"
+    gap=$(grep -a -o 'switch still: the stream is back.*gap_ms=[0-9]*' "$WORK/server-$fmt.log" \
+        | grep -o 'gap_ms=[0-9]*' | head -n 1)
+    [ -n "$gap" ] || die "$fmt: no switch still logged"
+    parts=$(grep -a -c '^X-Frame-Seq:' "$o/$fmt-after.mjpg" || true)
+    [ "$parts" -ge 1 ] || die "$fmt: no stream parts after the still"
+    echo "$fmt: switch still 1280x720 with the bars, stream back ($parts parts in 3 s), $gap (stop to restart, TCG)"
+    for c in Brightness Contrast Saturation; do
+        grep -q "\"name\":\"$c\"" "$o/$fmt-controls.json" || die "$fmt: the controls listing lacks $c"
+    done
+    echo "$fmt: controls listed: $(grep -o '"name":"[A-Za-z]*"' "$o/$fmt-controls.json" | cut -d'"' -f4 | tr '\n' ' ')"
+}
 
 main() {
     trap 'report; rm -rf "$WORK"' EXIT

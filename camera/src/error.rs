@@ -6,6 +6,8 @@ use std::time::Duration;
 use streamserver::pipeline::encode_pool::EncodePoolError;
 use streamserver::source::camera::protocol::FailureKind;
 
+use crate::still::StillError;
+
 /// What a helper built without libcamera answers to `run` (without `--synthetic`) and `list`.
 pub const NO_LIBCAMERA: &str = "this helper was built without libcamera (rebuild it with \
      `--features libcamera` against libcamera >= 0.4; on a Pi: ./install-service.sh)";
@@ -63,6 +65,8 @@ pub enum CaptureError {
     Camera(#[from] CameraError),
     #[error(transparent)]
     Pool(#[from] EncodePoolError),
+    #[error(transparent)]
+    Still(#[from] StillError),
     #[error("{NO_LIBCAMERA}")]
     #[cfg_attr(has_libcamera, allow(dead_code))]
     NoLibcamera,
@@ -75,8 +79,10 @@ impl CaptureError {
     pub fn kind(&self) -> FailureKind {
         match self {
             Self::Camera(e) => e.kind(),
-            Self::Pool(EncodePoolError::Encode(_)) => FailureKind::Encode,
-            Self::Pool(_) | Self::Injected(_) => FailureKind::Other,
+            Self::Pool(EncodePoolError::Encode(_)) | Self::Still(StillError::Encoder(_)) => {
+                FailureKind::Encode
+            }
+            Self::Pool(_) | Self::Still(_) | Self::Injected(_) => FailureKind::Other,
             Self::NoLibcamera => FailureKind::Libcamera,
         }
     }

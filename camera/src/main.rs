@@ -8,15 +8,19 @@
 //!
 //! Modules in data-flow order:
 //! - [`run`]: the protocol conversation, the control loop and the threads around the capture.
+//! - [`context`], [`requests`]: what a capture run gets, and the server's requests it serves
+//!   between frames.
 //! - [`synthetic`]: the synthetic camera (the library's test pattern), no libcamera needed.
 //! - `device` (libcamera builds): the libcamera camera — setup, capture loop, `list`.
 //! - [`controls`], [`mapping`], [`timing`], [`format`]: what the libcamera camera needs that is
 //!   pure code (tested in every build): controls, mapped buffers, timestamps, format names.
+//! - [`still`]: stills: the ids waiting, and the thread that encodes a still and answers them.
 //! - [`output`]: the protocol writer the encode pool publishes into; [`report`]: what a capture
 //!   run tells the control thread.
 //! - [`process`]: the parent-death signal and the protocol's stdout.
 //! - [`version`], [`error`].
 
+mod context;
 mod controls;
 #[cfg(has_libcamera)]
 mod device;
@@ -27,7 +31,9 @@ mod mapping;
 mod output;
 mod process;
 mod report;
+mod requests;
 mod run;
+mod still;
 mod synthetic;
 #[cfg_attr(not(has_libcamera), allow(dead_code))]
 mod timing;
@@ -72,7 +78,8 @@ struct RunArgs {
     /// Stream the library's moving test pattern instead of a camera (no libcamera needed).
     #[arg(long, env = "STREAMSERVER_CAMERA_SYNTHETIC")]
     synthetic: bool,
-    /// With --synthetic, inject a fault: fail-start, hang-after=N, crash-after=N (frames).
+    /// With --synthetic, inject a fault: fail-start, hang-after=N, crash-after=N (frames),
+    /// ignore-stills (Still requests are never answered).
     #[arg(
         long,
         env = "STREAMSERVER_CAMERA_FAULT",

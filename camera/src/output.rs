@@ -1,6 +1,7 @@
 //! [`ProtocolOutput`]: the helper's one writer of messages to the server, shared by the encode
-//! workers (Frames, as the pool's [`FrameOutput`]) and the control thread (Started, Failed,
-//! Alive, RequestError), one message at a time behind a mutex.
+//! workers (Frames, as the pool's [`FrameOutput`]), the `still-encode` thread (StillResult) and
+//! the control thread (Started, Failed, Alive, ControlsReply, RequestError), one message at a
+//! time behind a mutex.
 //!
 //! The capture thread never writes: what it reports (an idle frame, a dropped one, demand) is
 //! an atomic store. So a server that reads slowly fills the pipe, the workers wait on the
@@ -36,6 +37,7 @@ use streamserver::pipeline::encode_pool::{EncodePool, EncodePoolError};
 use streamserver::pipeline::rotate::QuarterTurn;
 use streamserver::pipeline::sink::{Destination, EncodedFrame, FrameMeta, FrameOutput};
 use streamserver::pipeline::transform::Transform;
+use streamserver::source::camera::protocol::requests::ControlsReply;
 use streamserver::source::camera::protocol::{
     unix_ns, FailureKind, FrameInfo, HelperSettings, MessageWriter, Peer, ProtocolError, Started,
     ALIVE_INTERVAL,
@@ -136,6 +138,29 @@ impl<W: Write> ProtocolOutput<W> {
 
     pub fn request_error(&self, id: u32, message: &str) -> Result<(), ProtocolError> {
         self.write(|w| w.out.request_error(id, message).map(|()| true))
+    }
+
+    /// A still's JPEG for request `id` (written by the `still-encode` thread).
+    pub fn still_result(
+        &self,
+        id: u32,
+        width: u32,
+        height: u32,
+        jpeg: &[u8],
+    ) -> Result<(), ProtocolError> {
+        self.write(|w| w.out.still_result(id, width, height, jpeg).map(|()| true))
+    }
+
+    /// The answer to a SetControls or ListControls, its bounds checked first (a reply over
+    /// them is refused, nothing written).
+    pub fn controls_reply(&self, id: u32, reply: &ControlsReply) -> Result<(), ProtocolError> {
+        reply
+            .check_bounds()
+            .map_err(|reason| ProtocolError::Refused {
+                what: "ControlsReply",
+                reason,
+            })?;
+        self.write(|w| w.out.controls_reply(id, reply).map(|()| true))
     }
 
     /// Writes an Alive when a frame was captured but not sent and nothing was written for

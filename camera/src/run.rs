@@ -10,11 +10,13 @@
 //! - the control thread (this one) waits for Start, parses its [`HelperSettings`], maps the
 //!   server's shared memory for frames when Start offers it (one that fails its checks is
 //!   reported as Failed, and the helper exits), starts the `capture` thread (the synthetic
-//!   camera or libcamera) and then handles events: Demand sets the output's wanted flag,
-//!   Still/SetControls/ListControls are answered with RequestError (not implemented yet),
-//!   Started and a capture failure are written for the capture thread (which never writes; a
-//!   failure is reported before the camera is stopped, which can hang), and an Alive is written
-//!   when one is due;
+//!   camera or libcamera) and then handles events: Demand sets the output's wanted flag;
+//!   Still/SetControls/ListControls go to the capture thread, which serves them between frames
+//!   (`requests`), unless the camera is not started yet or
+//!   [`MAX_PENDING_REQUESTS`](streamserver::source::camera::protocol::MAX_PENDING_REQUESTS)
+//!   wait already (then RequestError says so); Started, the answers to requests and a capture
+//!   failure are written for the capture thread (which never writes; a failure is reported
+//!   before the camera is stopped, which can hang), and an Alive is written when one is due;
 //! - Stop or the end of stdin stops the capture (the camera is stopped and released), and the
 //!   helper exits 0; a capture failure is sent as Failed with its kind and the helper exits 1,
 //!   as it does when the server is gone (a write fails) or breaks the protocol.
@@ -28,6 +30,7 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use streamserver::source::camera::protocol::requests::ControlsReply;
 use streamserver::source::camera::protocol::{
     Command, CommandReader, Failure, FailureKind, HelperSettings, MessageWriter, ProtocolError,
     Started,
@@ -37,10 +40,12 @@ use streamserver::source::StopFlag;
 use streamserver::util::panic_message;
 use tracing::{error, info, warn};
 
+use crate::context::Capture;
 use crate::error::CaptureError;
 use crate::output::ProtocolOutput;
 use crate::process::{self, ProcessError};
 use crate::report::Report;
+use crate::requests::{self, Inbox, Outbox, Request};
 use crate::synthetic::{self, Fault};
 use crate::version;
 
@@ -50,8 +55,8 @@ pub const STOP_WAIT: Duration = Duration::from_secs(3);
 const TICK: Duration = Duration::from_millis(25);
 /// Events waiting for the control thread.
 const EVENTS: usize = 16;
-/// The answer to the requests this helper does not implement yet.
-const NOT_SUPPORTED: &str = "not supported yet by this camera helper";
+/// The answer to a request before the camera runs.
+const NOT_STARTED: &str = "the camera is not started yet";
 
 /// `run`'s options (from the command line).
 #[derive(Debug, Clone, Default)]
@@ -97,6 +102,8 @@ enum Event {
     /// The capture failed and is stopping the camera (which may hang).
     Failing(Failure),
     CaptureEnded(Result<(), Failure>),
+    /// The answer to a SetControls or ListControls.
+    Reply(u32, ControlsReply),
 }
 
 /// The capture thread's [`Report`]: events for the control thread.
@@ -109,6 +116,10 @@ impl Report for Events<'_> {
 
     fn failing(&mut self, error: &CaptureError) {
         let _ = self.0.send(Event::Failing(failure(error)));
+    }
+
+    fn reply(&mut self, id: u32, reply: ControlsReply) {
+        let _ = self.0.send(Event::Reply(id, reply));
     }
 }
 
@@ -136,11 +147,12 @@ pub fn run(options: &Options) -> Result<Outcome, RunError> {
     };
     output.set_max_frame_bytes(settings.max_frame_bytes);
     let stop = StopFlag::new();
+    let (outbox, inbox) = requests::queue();
     let capture = spawn("capture", {
         let (output, stop, options) = (output.clone(), stop.clone(), options.clone());
-        move || capture(&settings, &output, &stop, &options, &events_tx)
+        move || capture(&settings, &output, &stop, &options, &events_tx, &inbox)
     })?;
-    let code = control(&events, &output);
+    let code = control(&events, &output, &outbox);
     stop.raise();
     let capture_stuck = !wait_for_capture(&events, capture, code);
     info!(
@@ -230,13 +242,21 @@ fn capture(
     stop: &StopFlag,
     options: &Options,
     events: &SyncSender<Event>,
+    inbox: &Inbox,
 ) {
     let mut report = Events(events);
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let mut cx = Capture {
+            settings,
+            output,
+            stop,
+            report: &mut report,
+            inbox,
+        };
         if options.synthetic {
-            synthetic::run(settings, output, stop, &mut report, options.fault)
+            synthetic::run(&mut cx, options.fault)
         } else {
-            camera(settings, output, stop, &mut report)
+            camera(&mut cx)
         }
     }));
     let ended = match result {
@@ -251,27 +271,18 @@ fn capture(
 }
 
 #[cfg(has_libcamera)]
-fn camera(
-    settings: &HelperSettings,
-    output: &ProtocolOutput,
-    stop: &StopFlag,
-    report: &mut dyn Report,
-) -> Result<(), CaptureError> {
-    crate::device::run(settings, output, stop, report)
+fn camera(cx: &mut Capture) -> Result<(), CaptureError> {
+    crate::device::run(cx)
 }
 
 #[cfg(not(has_libcamera))]
-fn camera(
-    _: &HelperSettings,
-    _: &ProtocolOutput,
-    _: &StopFlag,
-    _: &mut dyn Report,
-) -> Result<(), CaptureError> {
+fn camera(_: &mut Capture) -> Result<(), CaptureError> {
     Err(CaptureError::NoLibcamera)
 }
 
 /// The control loop after Start; returns the exit code.
-fn control(events: &Receiver<Event>, output: &ProtocolOutput) -> u8 {
+fn control(events: &Receiver<Event>, output: &ProtocolOutput, outbox: &Outbox) -> u8 {
+    let mut started = false;
     loop {
         let sent = match events.recv_timeout(TICK) {
             Ok(Event::Command(command)) => match command {
@@ -283,9 +294,13 @@ fn control(events: &Receiver<Event>, output: &ProtocolOutput) -> u8 {
                     info!("stopping as asked");
                     return 0;
                 }
-                Command::Still { id }
-                | Command::SetControls { id, .. }
-                | Command::ListControls { id } => output.request_error(id, NOT_SUPPORTED),
+                Command::Still { id } => forward(output, outbox, started, Request::Still { id }),
+                Command::SetControls { id, json } => {
+                    forward(output, outbox, started, Request::SetControls { id, json })
+                }
+                Command::ListControls { id } => {
+                    forward(output, outbox, started, Request::ListControls { id })
+                }
                 Command::Start { .. } => unreachable!("the reader refuses a second Start"),
             },
             Ok(Event::CommandsEnded(None)) => {
@@ -297,7 +312,15 @@ fn control(events: &Receiver<Event>, output: &ProtocolOutput) -> u8 {
                 let _ = output.failed(FailureKind::Other, &format!("protocol: {e}"));
                 return 1;
             }
-            Ok(Event::Started(s)) => output.started(&s),
+            Ok(Event::Started(s)) => {
+                started = true;
+                output.started(&s)
+            }
+            Ok(Event::Reply(id, reply)) => output.controls_reply(id, &reply).or_else(|e| {
+                // A reply over its bounds is refused before a byte is written: say so instead.
+                warn!(id, error = %e, "controls reply not sent");
+                output.request_error(id, &e.to_string())
+            }),
             Ok(Event::Failing(failure)) | Ok(Event::CaptureEnded(Err(failure))) => {
                 error!(kind = failure.kind.name(), "{}", failure.message);
                 let _ = output.failed(failure.kind, &failure.message);
@@ -326,6 +349,22 @@ fn control(events: &Receiver<Event>, output: &ProtocolOutput) -> u8 {
             let _ = output.failed(FailureKind::Other, &e.to_string());
             return 1;
         }
+    }
+}
+
+/// Hands a request to the capture thread, or answers RequestError when it cannot take it.
+fn forward(
+    output: &ProtocolOutput,
+    outbox: &Outbox,
+    started: bool,
+    request: Request,
+) -> Result<(), ProtocolError> {
+    let id = request.id();
+    match started {
+        false => output.request_error(id, NOT_STARTED),
+        true => outbox
+            .offer(request)
+            .or_else(|message| output.request_error(id, &message)),
     }
 }
 

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use common::{settings, Helper, HELPER};
 use streamserver::config::PixelFormat;
-use streamserver::source::camera::protocol::{FailureKind, Message};
+use streamserver::source::camera::protocol::{FailureKind, Message, PROTOCOL_VERSION};
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -140,7 +140,8 @@ fn version_names_the_protocol_and_libcamera() {
         env!("CARGO_PKG_VERSION"),
         "\n"
     )));
-    assert!(text.contains("\nprotocol 2\n"), "{text}");
+    let protocol = format!("\nprotocol {PROTOCOL_VERSION}\n");
+    assert!(text.contains(&protocol), "{text}");
     assert!(text.contains("\nlibcamera built against: "), "{text}");
     assert!(text.contains("\nlibcamera loaded: "), "{text}");
 }

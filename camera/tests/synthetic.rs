@@ -1,6 +1,7 @@
 //! The helper's protocol conversation, on the real binary with its synthetic camera (no
 //! libcamera needed): handshake, Start, frames that decode at the asked size, Demand and the
-//! Alive pacing, requests it does not implement, Stop and the end of stdin, bad settings.
+//! Alive pacing, Stop and the end of stdin, bad settings (stills and controls:
+//! `synthetic_requests.rs`).
 
 mod common;
 
@@ -117,28 +118,6 @@ fn not_wanted_means_alives_only_at_their_interval_then_frames_again() {
         }
     };
     assert!(again > *alives.last().unwrap());
-}
-
-#[test]
-fn requests_are_answered_not_supported_and_frames_go_on() {
-    let mut helper = started(160, 120, PixelFormat::Nv12);
-    helper.commands().still(7).unwrap();
-    helper.commands().list_controls(8).unwrap();
-    let controls = serde_json::json!({"Brightness": 0.5});
-    helper.commands().set_controls(9, &controls).unwrap();
-    let mut answered = Vec::new();
-    let mut frames = 0;
-    while answered.len() < 3 || frames < 3 {
-        match helper.next(WAIT) {
-            Message::RequestError { id, message } => {
-                assert!(message.contains("not supported yet"), "{message}");
-                answered.push(id);
-            }
-            Message::Frame(_) => frames += 1,
-            other => panic!("{other:?}"),
-        }
-    }
-    assert_eq!(answered, [7, 8, 9]);
 }
 
 #[test]

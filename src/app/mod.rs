@@ -18,13 +18,14 @@ use std::time::{Duration, Instant};
 use tracing::{error, info, warn};
 
 use crate::auth::{AuthError, Authenticator};
-use crate::config::Config;
+use crate::config::{Config, SourceConfig};
 use crate::http::{AppState, HttpError, HttpServer, StreamHandle};
 use crate::pipeline::demand::Demand;
 use crate::pipeline::sink::FrameSink;
 use crate::pipeline::slot::LatestFrame;
 use crate::pipeline::stats::StreamStats;
 use crate::shutdown::{Phase, Shutdown};
+use crate::source::camera::CameraLink;
 use crate::source::{self, SourceError};
 use crate::supervise::{StatusBoard, Supervisor, SupervisorError};
 use crate::systemd::vitals::{Vitals, MAX_SILENCE};
@@ -93,8 +94,18 @@ pub async fn start(mut config: Config, shutdown: Shutdown) -> Result<Running, Ap
         let status = Arc::new(StatusBoard::default());
         let sink = FrameSink::new(slot.clone(), stats.clone(), demand.clone());
         let heart = vitals.register(format!("supervisor of stream {}", stream.id));
-        let supervisor =
-            Supervisor::new(stream, sink, status.clone(), shutdown.clone()).with_heartbeat(heart);
+        let camera = match &stream.source {
+            SourceConfig::Camera(c) => Some(Arc::new(CameraLink::new(&stream.id.0, c))),
+            _ => None,
+        };
+        let supervisor = Supervisor::new(
+            stream,
+            sink,
+            status.clone(),
+            shutdown.clone(),
+            camera.clone(),
+        )
+        .with_heartbeat(heart);
         supervisors.spawn(&stream.id.0, supervisor.run());
         handles.push(StreamHandle {
             id: stream.id.to_string(),
@@ -103,6 +114,7 @@ pub async fn start(mut config: Config, shutdown: Shutdown) -> Result<Running, Ap
             stats,
             status,
             stale_after: stream.supervisor.stall_timeout,
+            camera,
         });
     }
     // argon2 (the dummy hash) and reading the TLS files block: off the async threads.

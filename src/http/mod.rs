@@ -1,7 +1,8 @@
 //! The HTTP side: a hyper 1 server on tokio that serves the streams' latest frames.
 //!
-//! - [`routes`]: request → route (streams, snapshots, viewer, health, state, metrics), the
-//!   permission each needs, 4xx.
+//! - [`routes`]: request → route (streams, snapshots, viewer, health, state, metrics, camera
+//!   requests), the methods and the permission each needs, 4xx.
+//! - [`camera`]: stills, controls and pause of a camera stream.
 //! - [`access`]: who may use a route (`[[user]]`, through [`crate::auth`]): 401/403/429.
 //! - [`stream_body`]: the multipart body of a stream client (pacing, slow clients).
 //! - [`snapshot`]: one fresh JPEG.
@@ -21,6 +22,7 @@
 
 pub mod access;
 pub mod admission;
+pub mod camera;
 pub mod conn;
 pub mod connection;
 pub mod listen;
@@ -85,6 +87,8 @@ pub struct StreamHandle {
     pub status: Arc<StatusBoard>,
     /// Frame age beyond which `/health` reports the stream unhealthy.
     pub stale_after: std::time::Duration,
+    /// A camera stream's stills, controls and pause (None: not a camera).
+    pub camera: Option<Arc<crate::source::camera::CameraLink>>,
 }
 
 /// Shared, read-mostly state of the server.

@@ -9,10 +9,12 @@
 //! | `/` | the viewer page (the streams the user may view) | `view` |
 //! | `/api/state`, `/metrics` | see [`super::status`] (the streams the user may see) | `status` |
 //! | `/health` | see [`super::status`] (open while no `[[user]]` sets `health`) | `health` |
+//! | `/still.jpg`, `/streams/<id>/still.jpg` | a still (camera streams, see [`super::camera`]) | `control` |
+//! | `/api/streams/<id>/controls` (GET, POST) | the camera's controls | `control` |
+//! | `/api/streams/<id>/pause`, `…/resume` (POST) | release / retake the camera | `control` |
 //!
-//! `control` is reserved for what changes a camera (controls, pause, stills): those routes go
-//! into [`Route`] with [`Permission::Control`] in [`Route::permission`], and name the methods
-//! they take in [`Route::allows`].
+//! [`Route::permission`] is the one place that decides what a route needs, [`Route::methods`]
+//! the methods it takes (else 405 with `Allow`).
 //!
 //! Query `fps=N` caps a stream client's rate (at most `max_client_fps`); `token=…` logs in
 //! (see [`crate::auth`]) on every route; other query keys are ignored (browsers and OctoPrint
@@ -23,12 +25,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::Bytes;
 use http::header::{self, HeaderValue};
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::BodyExt;
 use tracing::{debug, info};
 
 use super::access::{self, Allowed};
+use super::camera;
 use super::conn::ClientSocket;
 use super::responses::{cors, empty, html, no_cache, nosniff, preflight, text, ResponseBody};
 use super::snapshot::snapshot;
@@ -55,6 +59,10 @@ enum Route<'a> {
     Health,
     State,
     Metrics,
+    Still(&'a StreamHandle),
+    Controls(&'a StreamHandle),
+    Pause(&'a StreamHandle),
+    Resume(&'a StreamHandle),
 }
 
 impl Route<'_> {
@@ -65,22 +73,37 @@ impl Route<'_> {
             Route::Viewer => (Permission::View, None),
             Route::State | Route::Metrics => (Permission::Status, None),
             Route::Health => (Permission::Health, None),
+            Route::Still(s) | Route::Controls(s) | Route::Pause(s) | Route::Resume(s) => {
+                (Permission::Control, Some(&s.id))
+            }
         }
     }
 
-    /// Whether the route takes `method` (every route today: GET and HEAD).
-    fn allows(&self, method: &Method) -> bool {
-        method == Method::GET || method == Method::HEAD
+    /// The methods the route takes (HEAD wherever GET is).
+    fn methods(&self) -> &'static [Method] {
+        match self {
+            Route::Controls(_) => &[Method::GET, Method::HEAD, Method::POST],
+            Route::Pause(_) | Route::Resume(_) => &[Method::POST],
+            _ => &[Method::GET, Method::HEAD],
+        }
     }
 }
 
 /// Answers one request.
-pub async fn handle<B>(req: Request<B>, state: &Arc<AppState>) -> Response<ResponseBody> {
+pub async fn handle<B>(req: Request<B>, state: &Arc<AppState>) -> Response<ResponseBody>
+where
+    B: http_body::Body<Data = Bytes>,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     if tracing::enabled!(tracing::Level::DEBUG) {
         let target = req.uri().path_and_query().map_or("/", |p| p.as_str());
         debug!(method = %req.method(), target = %redact_target(target), "request");
     }
-    let mut resp = respond(&req, state).await;
+    // The head is what routing and access look at; the body is read only by a route that
+    // takes one (POST controls).
+    let (parts, body) = req.into_parts();
+    let req = Request::from_parts(parts, ());
+    let mut resp = respond(&req, body, state).await;
     let h = resp.headers_mut();
     nosniff(h);
     cors(
@@ -97,7 +120,11 @@ pub async fn handle<B>(req: Request<B>, state: &Arc<AppState>) -> Response<Respo
     resp
 }
 
-async fn respond<B>(req: &Request<B>, state: &Arc<AppState>) -> Response<ResponseBody> {
+async fn respond<B>(req: &Request<()>, body: B, state: &Arc<AppState>) -> Response<ResponseBody>
+where
+    B: http_body::Body<Data = Bytes>,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     let origins = &state.config.cors_origins;
     if req.method() == Method::OPTIONS
         && !origins.is_empty()
@@ -124,13 +151,15 @@ async fn respond<B>(req: &Request<B>, state: &Arc<AppState>) -> Response<Respons
         Ok(r) => r,
         Err(no) => return no.response(),
     };
-    if !route.allows(req.method()) {
+    let methods = route.methods();
+    if !methods.contains(req.method()) {
+        let names: Vec<&str> = methods.iter().map(Method::as_str).collect();
         let mut resp = text(
             StatusCode::METHOD_NOT_ALLOWED,
-            "only GET and HEAD are supported here\n",
+            &format!("use {} here\n", names.join(" or ")),
         );
-        resp.headers_mut()
-            .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+        let allow = HeaderValue::from_str(&names.join(", ")).expect("method names");
+        resp.headers_mut().insert(header::ALLOW, allow);
         return resp;
     }
     match route {
@@ -146,6 +175,14 @@ async fn respond<B>(req: &Request<B>, state: &Arc<AppState>) -> Response<Respons
         Route::Health => status::health(state),
         Route::State => status::state_json(state, &allowed.scope),
         Route::Metrics => status::metrics(state, &allowed.scope),
+        Route::Still(s) => camera::still(s).await,
+        Route::Controls(s) if req.method() == Method::POST => match camera::read_body(body).await {
+            Ok(body) => camera::set_controls(s, body).await,
+            Err(resp) => *resp,
+        },
+        Route::Controls(s) => camera::list_controls(s).await,
+        Route::Pause(s) => camera::pause(s, true),
+        Route::Resume(s) => camera::pause(s, false),
     }
 }
 
@@ -178,9 +215,21 @@ fn route<'a>(path: &str, q: &Query, state: &'a AppState) -> Result<Route<'a>, No
         },
         "/stream.mjpg" | "/stream" => Route::Stream(default),
         "/snapshot.jpg" => Route::Snapshot(default),
+        "/still.jpg" => Route::Still(default),
         "/health" => Route::Health,
         "/api/state" => Route::State,
         "/metrics" => Route::Metrics,
+        _ if path.starts_with("/api/streams/") => {
+            let rest = &path["/api/streams/".len()..];
+            let (id, what) = rest.split_once('/').ok_or(NoRoute::NotFound)?;
+            let s = state.stream(id).ok_or(NoRoute::NotFound)?;
+            match what {
+                "controls" => Route::Controls(s),
+                "pause" => Route::Pause(s),
+                "resume" => Route::Resume(s),
+                _ => return Err(NoRoute::NotFound),
+            }
+        }
         _ => {
             let rest = path.strip_prefix("/streams/").ok_or(NoRoute::NotFound)?;
             let (id, what) = rest.split_once('/').ok_or(NoRoute::NotFound)?;
@@ -188,6 +237,7 @@ fn route<'a>(path: &str, q: &Query, state: &'a AppState) -> Result<Route<'a>, No
             match what {
                 "stream.mjpg" | "stream" => Route::Stream(s),
                 "snapshot.jpg" => Route::Snapshot(s),
+                "still.jpg" => Route::Still(s),
                 _ => return Err(NoRoute::NotFound),
             }
         }

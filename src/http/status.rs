@@ -40,7 +40,8 @@ pub struct StreamState {
     pub showing_placeholder: bool,
     /// Idle mode: the source is alive but encodes nothing until a client or snapshot asks.
     pub idle: bool,
-    /// Paused on purpose (a camera's pause file): the camera is released for other programs.
+    /// Paused on purpose (a camera's pause file or `POST /api/streams/<id>/pause`): the camera
+    /// is released for other programs.
     pub paused: bool,
     pub frames_captured: u64,
     pub frames_sent: u64,
@@ -65,7 +66,8 @@ pub fn stream_state(s: &StreamHandle) -> StreamState {
     let age = latest.as_ref().map(|f| f.published_at.elapsed());
     let placeholder = latest.as_ref().is_some_and(|f| f.kind != FrameKind::Live);
     let idle = st.idle.load(Relaxed);
-    let paused = st.paused.load(Relaxed);
+    // The pause file as the source saw it, or a pause over the API from the moment it is asked.
+    let paused = st.paused.load(Relaxed) || s.camera.as_ref().is_some_and(|c| c.is_paused());
     // Paused on purpose is healthy (its picture says so); so is idle with an old frame.
     let healthy = status.state == SourceState::Running
         && (paused || !placeholder && (idle || age.is_some_and(|a| a <= s.stale_after)));

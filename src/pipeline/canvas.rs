@@ -108,6 +108,13 @@ impl Canvas {
         }
     }
 
+    /// Replaces every luma value `y` by `table[y]` (a tone curve: brightness, contrast).
+    pub fn map_luma(&mut self, table: &[u8; 256]) {
+        for y in &mut self.y {
+            *y = table[usize::from(*y)];
+        }
+    }
+
     /// Width in pixels of `text` drawn at `scale`.
     pub fn text_width(text: &str, scale: usize) -> usize {
         text.chars().count() * 8 * scale

@@ -59,7 +59,8 @@ use super::encoder::{EncodeError, Encoder, RawFrame};
 use super::sink::FrameOutput;
 use super::transform::{Transform, Transformer};
 use crate::config::{EncoderConfig, MAX_ENCODE_WORKERS};
-use worker::{lock, run_worker, Job, OwnedFrame, Shared, Slot, SlotState, Stage};
+pub use worker::OwnedFrame;
+use worker::{lock, run_worker, Job, Shared, Slot, SlotState, Stage};
 
 /// Upper bound for `workers = 0` (auto: cores − 1).
 pub const AUTO_MAX_WORKERS: usize = 3;

@@ -134,13 +134,18 @@ pub fn resolve_auto(stream: StreamConfig) -> StreamConfig {
     camera::auto::resolve(stream)
 }
 
-/// Builds a fresh source for one (re)start of `stream`. `attempt` counts starts from 0.
-pub fn build(stream: &StreamConfig, attempt: u32) -> Result<Box<dyn FrameSource>, SourceError> {
+/// Builds a fresh source for one (re)start of `stream`. `attempt` counts starts from 0; `link`
+/// is a camera stream's link to the API (stills, controls, pause), kept across restarts.
+pub fn build(
+    stream: &StreamConfig,
+    attempt: u32,
+    link: Option<&std::sync::Arc<camera::CameraLink>>,
+) -> Result<Box<dyn FrameSource>, SourceError> {
     preflight(stream)?;
     let id = stream.id.to_string();
     Ok(match &stream.source {
         // The app resolves `auto` at start; resolving here too keeps `build` total.
-        SourceConfig::Auto { .. } => return build(&resolve_auto(stream.clone()), attempt),
+        SourceConfig::Auto { .. } => return build(&resolve_auto(stream.clone()), attempt, link),
         SourceConfig::Test(c) => Box::new(test_pattern::TestPattern::new(
             id,
             c.clone(),
@@ -153,6 +158,7 @@ pub fn build(stream: &StreamConfig, attempt: u32) -> Result<Box<dyn FrameSource>
             c.clone(),
             stream.encoder,
             stream.overlay.clone(),
+            link.cloned(),
         )),
         SourceConfig::Folder(c) => Box::new(folder::FolderSource::new(id, c.clone())?),
         SourceConfig::SnapshotPoll(c) => Box::new(snapshot_poll::SnapshotPollSource::new(

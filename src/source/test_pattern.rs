@@ -37,6 +37,8 @@ pub struct Pattern {
     sweep_frames: u64,
     background: Canvas,
     canvas: Canvas,
+    /// A tone curve applied to the luma of every frame ([`Pattern::set_tone`]).
+    tone: Option<Box<[u8; 256]>>,
 }
 
 impl Pattern {
@@ -67,7 +69,24 @@ impl Pattern {
             sweep_frames: (fps.max(1.0) * 2.0).round() as u64,
             canvas: Canvas::new(w, h),
             background,
+            tone: None,
         }
+    }
+
+    /// Shifts and stretches the luma of every frame drawn from now on, as a camera's Brightness
+    /// (-1..=1, 0 = none: a shift by up to 128 levels) and Contrast (a factor around mid-grey,
+    /// 1 = none) controls do. The camera helper's synthetic camera uses it for those controls.
+    pub fn set_tone(&mut self, brightness: f64, contrast: f64) {
+        if brightness == 0.0 && contrast == 1.0 {
+            self.tone = None;
+            return;
+        }
+        let mut table = Box::new([0u8; 256]);
+        for (y, out) in table.iter_mut().enumerate() {
+            let v = (y as f64 - 128.0) * contrast + 128.0 + brightness * 128.0;
+            *out = v.round().clamp(0.0, 255.0) as u8;
+        }
+        self.tone = Some(table);
     }
 
     /// The picture's size (the asked one rounded up to even).
@@ -114,6 +133,9 @@ impl Pattern {
         for (i, l) in lines.iter().enumerate() {
             self.canvas
                 .draw_text(scale, scale + i * line_h, scale, l, Yuv::WHITE);
+        }
+        if let Some(tone) = &self.tone {
+            self.canvas.map_luma(tone);
         }
         self.canvas.raw_frame(format)
     }

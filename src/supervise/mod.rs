@@ -26,6 +26,7 @@ use crate::config::{SourceConfig, StreamConfig, SupervisorConfig, WhileDown};
 use crate::pipeline::sink::FrameSink;
 use crate::pipeline::slot::{FrameKind, NewFrame};
 use crate::shutdown::Shutdown;
+use crate::source::camera::CameraLink;
 use crate::source::{self, FrameSource, SourceError, StopFlag};
 use crate::systemd::vitals::{Heartbeat, BEAT_EVERY};
 use crate::util::panic_message;
@@ -71,9 +72,11 @@ impl Supervisor {
         sink: FrameSink,
         status: Arc<StatusBoard>,
         shutdown: Shutdown,
+        link: Option<Arc<CameraLink>>,
     ) -> Self {
         let cfg = stream.clone();
-        let factory: SourceFactory = Box::new(move |attempt| source::build(&cfg, attempt));
+        let factory: SourceFactory =
+            Box::new(move |attempt| source::build(&cfg, attempt, link.as_ref()));
         Self::with_factory(
             stream.id.to_string(),
             stream.supervisor.clone(),

@@ -74,6 +74,7 @@ pub(super) fn helper_cost(
             ..EncoderConfig::default()
         },
         overlay: Default::default(),
+        controls: Default::default(),
         max_frame_bytes: MAX_FRAME_BYTES,
         shared_frames: Some(layout),
     };

@@ -1,52 +1,62 @@
 //! The libcamera camera (libcamera builds only): one capture run on the helper's capture thread.
 //!
 //! [`run`] starts a camera manager, finds the selected camera ([`setup::select`]), acquires it,
-//! configures one video stream (format, size, buffer count, orientation: [`setup::configure`]),
-//! allocates its buffers and maps each of them once, starts it with the configured controls,
-//! reports Started, and runs the capture loop ([`capture`]) until the helper is stopped or the
-//! camera fails (reported before the camera is stopped, see [`Report::failing`]). Everything libcamera is created and dropped on this one thread, in order: the
-//! camera is stopped and released before the manager goes. A camera that hangs inside libcamera
-//! may never return from `stop`; the helper then exits without it and the kernel frees the camera.
+//! decides how stills are taken (`still_mode`: `dual` where the camera takes a still output at
+//! the still size beside the stream's, else `switch`; [`streams::dual_fits`]), configures the
+//! outputs ([`streams::Streams`]: format, size, buffer count, orientation; buffers allocated and
+//! mapped once), lists the camera's controls ([`controls::listing`]) and starts it with the
+//! start-up controls the camera takes (the others are warnings), reports Started, and runs the
+//! capture loop ([`capture`]) until the helper is stopped or the camera fails (reported before
+//! the camera is stopped, see [`crate::report::Report::failing`]). Everything libcamera is created and dropped
+//! on this one thread, in order: the camera is stopped and released before the manager goes. A
+//! camera that hangs inside libcamera may never return from `stop`; the helper then exits
+//! without it and the kernel frees the camera.
 //!
-//! - [`capture`]: the loop (newest frame wins, requests requeued, pacing, timeouts).
-//! - [`setup`]: selecting and configuring the camera, mapping its buffers.
+//! In dual mode the sensor runs in the mode of the larger output (the still's): on a Camera
+//! Module 3 at full resolution that is about 14 fps for the stream too.
+//!
+//! - [`capture`]: the loop (newest frame wins, requests requeued, controls, stills, pacing).
+//! - [`switch`]: the `switch` still (stop, reconfigure, capture, reconfigure back).
+//! - [`streams`]: the configured outputs, their buffers and requests.
+//! - [`controls`]: libcamera's controls ↔ the protocol's (listing, setting, metadata).
+//! - [`setup`]: selecting the camera, negotiating each output, mapping buffers.
 //! - [`list`]: `streamserver-camera list`.
 
 mod capture;
+mod controls;
 pub mod list;
 mod setup;
+mod streams;
+mod switch;
 
-use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::Arc;
 
 use libcamera::camera_manager::CameraManager;
 use libcamera::control::ControlList;
-use libcamera::framebuffer_allocator::FrameBufferAllocator;
 use libcamera::properties;
-use libcamera::stream::StreamRole;
-use streamserver::source::camera::protocol::{HelperSettings, Started};
-use streamserver::source::StopFlag;
+use streamserver::config::StillMode;
+use streamserver::source::camera::protocol::requests::ControlValues;
+use streamserver::source::camera::protocol::Started;
 use tracing::{info, warn};
 
-use crate::controls;
+use crate::context::Capture;
+use crate::controls::{fps_limits, CameraControls};
 use crate::error::{CameraError, CaptureError};
 use crate::format::libcamera_format;
-use crate::output::{encode_pool, ProtocolOutput};
-use crate::report::Report;
+use crate::output::encode_pool;
+use crate::still::Stills;
 use crate::timing::FrameClock;
-use capture::Run;
-use setup::{configure, configure_error, io_error, map_buffer, select};
+use capture::{Run, Strategy};
+use setup::{configure_error, io_error, select};
+use streams::{dual_fits, full_size, Plan, Streams};
 
 /// One capture run of the selected camera until `stop` or a failure.
-pub fn run(
-    settings: &HelperSettings,
-    output: &ProtocolOutput,
-    stop: &StopFlag,
-    report: &mut dyn Report,
-) -> Result<(), CaptureError> {
+pub fn run(cx: &mut Capture) -> Result<(), CaptureError> {
+    let settings = cx.settings;
     let config = &settings.camera;
-    let mut pool = encode_pool(settings, output)?;
+    let mut pool = encode_pool(settings, cx.output)?;
+    let stills = Stills::new(settings, cx.output)?;
     let manager = CameraManager::new().map_err(CameraError::Manager)?;
     let cameras = manager.cameras();
     let camera = select(&cameras, &config.select)?;
@@ -64,46 +74,44 @@ pub fn run(
     let flag = disconnected.clone();
     active.on_disconnected(move || flag.store(true, Relaxed));
 
-    let mut cfgs = active
-        .generate_configuration(&[StreamRole::VideoRecording])
-        .ok_or_else(|| configure_error(&id, "no video configuration"))?;
-    let layout = configure(&id, config, &mut cfgs)?;
-    active
-        .configure(&mut cfgs)
-        .map_err(io_error(&id, "configure"))?;
-    let stream = cfgs
-        .get(0)
-        .and_then(|c| c.stream())
-        .ok_or_else(|| configure_error(&id, "configured without a stream"))?;
-
-    let mut allocator = FrameBufferAllocator::new(&active);
-    let buffers = allocator
-        .alloc(&stream)
-        .map_err(io_error(&id, "buffer allocation"))?;
-    let mut maps = Vec::with_capacity(buffers.len());
-    let mut pending = VecDeque::with_capacity(buffers.len());
-    for (i, buffer) in buffers.into_iter().enumerate() {
-        maps.push(map_buffer(&buffer).map_err(io_error(&id, "mapping a frame buffer"))?);
-        let mut request = active
-            .create_request(Some(i as u64))
-            .ok_or_else(|| configure_error(&id, "cannot create a request"))?;
-        request
-            .add_buffer(&stream, buffer)
-            .map_err(io_error(&id, "adding a buffer to a request"))?;
-        pending.push_back(request);
+    let still = config
+        .still_size()
+        .or_else(|| full_size(&active))
+        .ok_or_else(|| configure_error(&id, "proposes no still size"))?;
+    let dual = match config.still_mode {
+        StillMode::Dual => true,
+        StillMode::Switch => false,
+        StillMode::Auto => dual_fits(&active, &id, config, still),
+    };
+    let (strategy, plan) = match dual {
+        true => (Strategy::Dual, Plan::Dual { still }),
+        false => (Strategy::Switch { still }, Plan::Video),
+    };
+    info!(camera = %id, mode = config.still_mode.name(), strategy = ?strategy, still = %format!("{}x{}", still.0, still.1), "stills");
+    if dual {
+        info!(camera = %id, "dual stills: the sensor runs in the mode of the larger output");
     }
+    let streams = Streams::configure(&mut active, &id, config, plan)?;
+    let layout = streams
+        .video
+        .as_ref()
+        .map(|o| o.layout)
+        .ok_or_else(|| configure_error(&id, "configured without the stream's output"))?;
     let completed = active.subscribe_request_completed();
-    let mut start_controls = ControlList::new();
-    let applied = controls::apply(&id, config, active.controls(), &mut start_controls);
-    let pace = (!applied.frame_duration_limits).then(|| config.frame_interval());
+    let (infos, ids) = controls::listing(active.controls());
+    let mut camera_controls = CameraControls::new(&id, infos);
+    let startup = camera_controls.startup(&fps_limits(config.fps), &settings.controls);
+    let pace = (!startup.0.contains_key("FrameDurationLimits")).then(|| config.frame_interval());
     if let Some(interval) = pace {
         info!(camera = %id, interval_ms = interval.as_millis() as u64, "camera has no frame-duration control; pacing requests here");
     }
+    let mut start_controls = ControlList::new();
+    controls::to_control_list(&ids, &startup, &mut start_controls);
     active
         .start(Some(&start_controls))
         .map_err(io_error(&id, "start"))?;
-    info!(camera = %id, format = layout.format.name(), width = layout.width, height = layout.height, stride = layout.stride, buffers = maps.len(), "camera streaming");
-    report.started(Started {
+    info!(camera = %id, format = layout.format.name(), width = layout.width, height = layout.height, stride = layout.stride, "camera streaming");
+    cx.report.started(Started {
         width: layout.width as u32,
         height: layout.height as u32,
         format: libcamera_format(layout.format).0.into(),
@@ -116,23 +124,27 @@ pub fn run(
         id: &id,
         config,
         pool: &mut pool,
-        output,
-        layout,
-        maps: &maps,
-        stream: &stream,
-        pending,
+        output: cx.output,
+        streams,
+        strategy,
+        controls: camera_controls,
+        ids,
+        stills,
+        pending_controls: ControlValues::default(),
+        reported: ControlValues::default(),
         in_flight: 0,
+        still_in_flight: false,
         pace,
         clock: FrameClock::new(),
         bad_frames: 0,
         fast_completions: 0,
         last_completion: None,
     };
-    let result = run.capture(&active, &completed, &disconnected, stop);
+    let result = run.capture(cx, &mut active, &completed, &disconnected);
     if let Err(err) = &result {
         // Stopping a hung camera can block until the driver returns: say why first.
         warn!(camera = %id, %err, "camera failed; stopping it");
-        report.failing(err);
+        cx.report.failing(err);
     }
     if let Err(err) = active.stop() {
         warn!(camera = %id, %err, "stopping the camera failed");

@@ -208,6 +208,7 @@ fn pool_of<W: Write + Send + 'static>(
             ..EncoderConfig::default()
         },
         overlay: Default::default(),
+        controls: Default::default(),
         max_frame_bytes: 100_000,
         shared_frames: None,
     };

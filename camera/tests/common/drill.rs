@@ -59,6 +59,16 @@ impl Rig {
 
     /// A server on the good helper (synthetic or the real camera), `tune` applied to the stream.
     pub fn start_with(tag: &str, synthetic: bool, tune: impl FnOnce(&mut StreamConfig)) -> Rig {
+        Self::start_configured(tag, synthetic, tune, |_| {})
+    }
+
+    /// [`Rig::start_with`], and `configure` applied to the whole config (e.g. `[[user]]`).
+    pub fn start_configured(
+        tag: &str,
+        synthetic: bool,
+        tune: impl FnOnce(&mut StreamConfig),
+        configure: impl FnOnce(&mut Config),
+    ) -> Rig {
         // The server's log goes to the test's output (shown when a test fails).
         let _ = tracing_subscriber::fmt()
             .with_test_writer()
@@ -86,6 +96,7 @@ impl Rig {
         config.server.listen = "127.0.0.1:0".parse().unwrap();
         config.logging.console = false;
         config.streams = vec![stream];
+        configure(&mut config);
         let rig = Rig {
             tag: tag.to_string(),
             synthetic,

@@ -5,6 +5,7 @@
 
 pub mod bars;
 pub mod drill;
+pub mod http;
 pub mod overlay_ref;
 
 use std::io::Read;
@@ -14,6 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use streamserver::config::{CameraConfig, EncoderConfig, OverlayConfig, PixelFormat};
+use streamserver::source::camera::protocol::requests::ControlsReply;
 use streamserver::source::camera::protocol::{
     CommandWriter, Hello, HelperSettings, Limits, Message, MessageReader, ProtocolError,
 };
@@ -237,6 +239,7 @@ pub fn settings(width: u32, height: u32, format: PixelFormat) -> HelperSettings 
             ..EncoderConfig::default()
         },
         overlay: OverlayConfig::default(),
+        controls: Default::default(),
         max_frame_bytes: 4 << 20,
         shared_frames: None,
     }
@@ -254,4 +257,36 @@ pub fn skipped(reason: &str) {
         .unwrap_or_default();
     let line = format!("SKIPPED: tests/{name}.rs: {reason}\n");
     let _ = std::io::stderr().write_all(line.as_bytes());
+}
+
+/// The mean luma (0..=255) of a JPEG.
+pub fn mean_luma(jpeg: &[u8]) -> f64 {
+    let (_, _, y) = overlay_ref::luma(jpeg);
+    y.iter().map(|&v| f64::from(v)).sum::<f64>() / y.len() as f64
+}
+
+impl Helper {
+    /// The next message that is not a Frame or an Alive (those are counted into `frames`).
+    pub fn next_answer(&self, within: Duration, frames: &mut usize) -> Message {
+        let deadline = Instant::now() + within;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            assert!(!left.is_zero(), "no answer within {within:?}");
+            match self.next(left) {
+                Message::Frame(_) | Message::Alive { .. } => *frames += 1,
+                other => return other,
+            }
+        }
+    }
+
+    /// The ControlsReply to request `id` (frames in between are skipped).
+    pub fn controls_reply(&self, id: u32) -> ControlsReply {
+        let mut frames = 0;
+        match self.next_answer(Duration::from_secs(10), &mut frames) {
+            Message::ControlsReply { id: got, json } if got == id => {
+                ControlsReply::from_json(&json).unwrap_or_else(|e| panic!("{e}: {json}"))
+            }
+            other => panic!("expected ControlsReply {id}, got {other:?}"),
+        }
+    }
 }

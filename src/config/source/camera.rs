@@ -9,7 +9,20 @@ use std::time::Duration;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::super::values::PixelFormat;
+use super::super::values::{PixelFormat, Quality};
+
+mod control_value;
+mod controls;
+mod legacy;
+mod still;
+
+pub use control_value::{ControlValue, ControlValues, PointValue, Rect, SizeValue, ValueError};
+pub use controls::{
+    control_spec, unknown_control_message, ControlKind, ControlSpec, CONTROLS, MAX_ARRAY_ELEMENTS,
+    MAX_CONTROL_NAME_BYTES, MAX_TEXT_VALUE_BYTES,
+};
+pub use legacy::{AwbMode, ExposureMode};
+pub use still::{StillMode, MAX_STILL_SIDE};
 
 /// Which camera to open: its index in `list-cameras` order, or its libcamera id.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -128,6 +141,21 @@ pub struct CameraConfig {
     /// A frame larger than this (bytes) from the helper is a protocol error.
     #[serde(deserialize_with = "de_max_frame_bytes")]
     pub max_frame_bytes: usize,
+    /// Size of a still picture; 0 × 0 = the sensor's full size (both or neither are 0).
+    #[serde(deserialize_with = "still::de_side")]
+    pub still_width: u32,
+    #[serde(deserialize_with = "still::de_side")]
+    pub still_height: u32,
+    /// JPEG quality of a still.
+    pub still_quality: Quality,
+    /// How a still is captured while the stream runs.
+    pub still_mode: StillMode,
+    /// A still (or a control request) not answered within this long fails.
+    #[serde(with = "humantime_serde")]
+    pub still_timeout: Duration,
+    /// Controls set at start, by libcamera's names (checked against [`CONTROLS`]).
+    #[serde(skip_serializing_if = "ControlValues::is_empty")]
+    pub controls: ControlValues,
 }
 
 /// `while_paused`: what a paused camera stream shows.
@@ -161,11 +189,46 @@ impl Default for CameraConfig {
             pause_file: None,
             while_paused: WhilePaused::Placeholder,
             max_frame_bytes: 16 * 1024 * 1024,
+            still_width: 0,
+            still_height: 0,
+            still_quality: Quality(90),
+            still_mode: StillMode::Auto,
+            still_timeout: Duration::from_secs(10),
+            controls: ControlValues::default(),
         }
     }
 }
 
 impl CameraConfig {
+    /// Checks serde cannot make: `(key below the table, message)` of the first bad value.
+    pub fn validate(&self) -> Result<(), (String, String)> {
+        if (self.still_width == 0) != (self.still_height == 0) {
+            let (set, unset) = match self.still_width {
+                0 => ("still_height", "still_width"),
+                _ => ("still_width", "still_height"),
+            };
+            return Err((
+                set.into(),
+                format!("set {unset} too: both or neither (0 x 0 = the sensor's full size)"),
+            ));
+        }
+        still::check_timeout(self.still_timeout).map_err(|m| ("still_timeout".into(), m))?;
+        for (key, name) in self.legacy_controls() {
+            if self.controls.0.contains_key(name) {
+                return Err((
+                    format!("controls.{name}"),
+                    format!("set twice: here and as `{key}`; keep one"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The still size asked for: `None` = the sensor's full size.
+    pub fn still_size(&self) -> Option<(u32, u32)> {
+        (self.still_width > 0).then_some((self.still_width, self.still_height))
+    }
+
     /// Time between frames at the configured rate.
     pub fn frame_interval(&self) -> Duration {
         Duration::from_secs_f64(1.0 / self.fps)
@@ -244,30 +307,6 @@ fn de_max_frame_bytes<'de, D: Deserializer<'de>>(d: D) -> Result<usize, D::Error
 
 fn de_contrast<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f32>, D::Error> {
     in_range(d, "contrast", 0.0, 32.0).map(|v| Some(v as f32))
-}
-
-/// `exposure_mode`: how the AE algorithm splits exposure between time and gain.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ExposureMode {
-    Normal,
-    Short,
-    Long,
-    Custom,
-}
-
-/// `awb_mode`: the illuminant range the AWB algorithm searches.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum AwbMode {
-    Auto,
-    Incandescent,
-    Tungsten,
-    Fluorescent,
-    Indoor,
-    Daylight,
-    Cloudy,
-    Custom,
 }
 
 #[cfg(test)]

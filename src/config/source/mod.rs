@@ -17,7 +17,10 @@ mod test_pattern;
 use serde::Deserialize;
 
 pub use camera::{
-    AwbMode, CameraConfig, CameraSelector, ExposureMode, Orientation, Rotation, WhilePaused,
+    control_spec, unknown_control_message, AwbMode, CameraConfig, CameraSelector, ControlKind,
+    ControlSpec, ControlValue, ControlValues, ExposureMode, Orientation, PointValue, Rect,
+    Rotation, SizeValue, StillMode, ValueError, WhilePaused, CONTROLS, MAX_ARRAY_ELEMENTS,
+    MAX_CONTROL_NAME_BYTES, MAX_STILL_SIDE, MAX_TEXT_VALUE_BYTES,
 };
 pub use folder::FolderConfig;
 pub use relay::RelayConfig;
@@ -115,13 +118,18 @@ impl SourceConfig {
     /// e.g. `("folder.path", "is required…")`.
     pub fn validate(&self) -> Result<(), (String, String)> {
         let (table, checked) = match self {
-            Self::Auto { .. } | Self::Test(_) | Self::Camera(_) => return Ok(()),
-            Self::Folder(c) => ("folder", c.validate()),
-            Self::SnapshotPoll(c) => ("http", c.validate()),
-            Self::Relay(c) => ("relay", c.validate()),
+            Self::Test(_) => return Ok(()),
+            Self::Auto { camera: c, .. } | Self::Camera(c) => ("camera", c.validate()),
+            Self::Folder(c) => ("folder", owned(c.validate())),
+            Self::SnapshotPoll(c) => ("http", owned(c.validate())),
+            Self::Relay(c) => ("relay", owned(c.validate())),
         };
         checked.map_err(|(key, message)| (format!("{table}.{key}"), message))
     }
+}
+
+fn owned(r: Result<(), (&str, String)>) -> Result<(), (String, String)> {
+    r.map_err(|(key, message)| (key.to_string(), message))
 }
 
 /// `on_stale` of the folder and http sources: what clients see once the input is stale.

@@ -15,8 +15,9 @@ use crate::pipeline::transform::Transformer;
 use crate::util::panic_message;
 
 /// A raw frame copied out of a source buffer. Planes keep the source's strides, so each plane
-/// is one `memcpy`; the vectors keep their capacity from frame to frame.
-pub(super) struct OwnedFrame {
+/// is one `memcpy`; the vectors keep their capacity from frame to frame. (Also the camera
+/// helper's copy of a still, which it encodes on a thread of its own.)
+pub struct OwnedFrame {
     pub(super) format: PixelFormat,
     pub(super) width: usize,
     pub(super) height: usize,
@@ -38,7 +39,7 @@ impl Default for OwnedFrame {
 
 impl OwnedFrame {
     /// Copies a frame that passed [`RawFrame::check`] (so every slice below is in bounds).
-    pub(super) fn copy_from(&mut self, frame: &RawFrame) {
+    pub fn copy_from(&mut self, frame: &RawFrame) {
         let (mins, rows) = (
             frame.format.min_strides(frame.width),
             frame.format.plane_rows(frame.height),
@@ -56,8 +57,8 @@ impl OwnedFrame {
         }
     }
 
-    /// The frame's planes, writable (for the worker's [`Transformer`]).
-    pub(super) fn as_mut(&mut self) -> FrameMut<'_> {
+    /// The frame's planes, writable (for a [`Transformer`]).
+    pub fn frame_mut(&mut self) -> FrameMut<'_> {
         let [p0, p1, p2] = &mut self.planes;
         FrameMut {
             format: self.format,
@@ -189,7 +190,7 @@ fn worker_loop(
             (std::mem::take(&mut st.buf), job)
         };
         let mut buf = buf;
-        let frame = transformer.apply(buf.as_mut(), job.captured_at);
+        let frame = transformer.apply(buf.frame_mut(), job.captured_at);
         let meta = FrameMeta {
             captured_at: job.captured_at,
             width: frame.width as u32,

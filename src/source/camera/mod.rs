@@ -14,15 +14,17 @@
 //! - [`process`]: spawning in a process group, stderr into our log, kill and reap.
 //! - [`error`]: [`CameraError`] with hints (rebuild the helper, camera busy, …).
 //! - [`auto`]: `source = "auto"`: the camera if the helper finds one, else the test pattern.
+//! - [`link`]: stills, controls and pause over the API, to and from the helper of the moment.
 //! - [`protocol`]: the server ↔ helper protocol (shared with the helper).
 //! - [`shm`]: the shared memory through which the helper hands frames over (shared too).
 //!
-//! A pause file (`pause_file`) releases the camera: while it exists no helper runs, the stream
-//! shows a "paused" picture (or its last frame) and `/api/state` says `paused`; when it goes,
-//! a helper starts again.
+//! A pause file (`pause_file`) or a pause over the API ([`CameraLink::pause`]) releases the
+//! camera: while either holds no helper runs, the stream shows a "paused" picture (or its last
+//! frame) and `/api/state` says `paused`; when both are gone, a helper starts again.
 
 pub mod auto;
 pub mod error;
+pub mod link;
 pub mod process;
 pub mod protocol;
 pub mod session;
@@ -30,6 +32,7 @@ pub mod shm;
 
 use std::path::PathBuf;
 use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use tracing::{info, warn};
@@ -39,6 +42,7 @@ use crate::config::{CameraConfig, EncoderConfig, OverlayConfig, WhilePaused};
 use crate::pipeline::sink::FrameSink;
 use crate::pipeline::slot::{FrameKind, NewFrame};
 pub use error::CameraError;
+pub use link::CameraLink;
 use protocol::HelperSettings;
 use session::{Ended, Session};
 
@@ -52,6 +56,7 @@ pub struct CameraSource {
     encoder: EncoderConfig,
     overlay: OverlayConfig,
     helper: PathBuf,
+    link: Option<Arc<CameraLink>>,
 }
 
 impl CameraSource {
@@ -60,6 +65,7 @@ impl CameraSource {
         config: CameraConfig,
         encoder: EncoderConfig,
         overlay: OverlayConfig,
+        link: Option<Arc<CameraLink>>,
     ) -> Self {
         let helper = process::helper_path(config.helper.as_deref());
         Self {
@@ -68,6 +74,7 @@ impl CameraSource {
             encoder,
             overlay,
             helper,
+            link,
         }
     }
 
@@ -89,26 +96,36 @@ impl CameraSource {
             frame_timeout: self.config.frame_timeout,
             idle_after: self.encoder.idle.then_some(self.encoder.idle_after),
             pause_file: self.config.pause_file.as_deref(),
+            link: self.link.as_deref(),
         }
     }
 
-    /// Waits while the pause file exists: the camera is free; the stream shows the paused
-    /// picture or its last frame. Returns true when stopped meanwhile.
+    /// Why the stream is paused now, if it is: the pause file's name, or the API.
+    fn pause_reason(&self) -> Option<String> {
+        match self.config.pause_file.as_deref() {
+            Some(file) if file.exists() => Some(format!("remove {} to resume", file.display())),
+            _ if self.link.as_ref().is_some_and(|l| l.is_paused()) => Some(format!(
+                "POST /api/streams/{}/resume to resume",
+                self.stream_id
+            )),
+            _ => None,
+        }
+    }
+
+    /// Waits while the stream is paused (pause file or API): the camera is free; the stream
+    /// shows the paused picture or its last frame. Returns true when stopped meanwhile.
     fn paused(&self, sink: &FrameSink, stop: &StopFlag) -> bool {
-        let Some(file) = self.config.pause_file.as_deref() else {
+        let Some(why) = self.pause_reason() else {
             return false;
         };
-        if !file.exists() {
-            return false;
-        }
-        info!(stream = %self.stream_id, file = %file.display(), "paused: the camera is released");
+        info!(stream = %self.stream_id, why = %why, "paused: the camera is released");
         sink.stats.paused.store(true, Relaxed);
         if self.config.while_paused == WhilePaused::Placeholder || sink.slot.latest().is_none() {
-            self.show_paused(sink, file);
+            self.show_paused(sink, &why);
         }
         let stopped = loop {
             sink.alive();
-            if !file.exists() {
+            if self.pause_reason().is_none() {
                 break false;
             }
             if stop.sleep(PAUSE_POLL) {
@@ -117,22 +134,21 @@ impl CameraSource {
         };
         sink.stats.paused.store(false, Relaxed);
         if !stopped {
-            info!(stream = %self.stream_id, "pause file removed: capture resumes");
+            info!(stream = %self.stream_id, "pause ended: capture resumes");
         }
         stopped
     }
 
-    fn show_paused(&self, sink: &FrameSink, file: &std::path::Path) {
+    fn show_paused(&self, sink: &FrameSink, why: &str) {
         let (w, h) = (
             sink.stats.width.load(Relaxed),
             sink.stats.height.load(Relaxed),
         );
-        let why = format!("remove {} to resume", file.display());
         let at = SystemTime::now();
         match crate::pipeline::placeholder::render_notice(
             &self.stream_id,
             "is paused",
-            &why,
+            why,
             at,
             w,
             h,
@@ -171,6 +187,11 @@ impl FrameSource for CameraSource {
             camera: self.config.clone(),
             encoder: self.encoder,
             overlay: self.overlay.clone(),
+            controls: match &self.link {
+                // Values set over the API survive a new helper.
+                Some(link) => self.config.startup_controls().merged(&link.applied()),
+                None => self.config.startup_controls(),
+            },
             max_frame_bytes: self.config.max_frame_bytes,
             shared_frames: None, // each helper's own, set by its session
         };

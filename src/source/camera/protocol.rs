@@ -97,7 +97,7 @@
 //! | `0x04` | Alive | seq `u64` |
 //! | `0x05` | Failed | kind `u8` ([`FailureKind`], 1..=6), message `text` (≤ 4096) |
 //! | `0x06` | StillResult | id `u32`, width `u32`, height `u32` (1..=65535), `jpeg` (1..=`max_still_bytes`) |
-//! | `0x07` | ControlsReply | id `u32`, `json` (≤ 256 KiB) |
+//! | `0x07` | ControlsReply | id `u32`, `json` (≤ 256 KiB): [`requests::ControlsReply`] |
 //! | `0x08` | RequestError | id `u32`, message `text` (≤ 4096) |
 //! | `0x09` | FrameShm | seq `u64`, captured Unix ns `u64`, width `u32`, height `u32` (1..=65535), slot `u32` (< slots), len `u32` (1..=min(slot size, `max_frame_bytes`)) |
 //!
@@ -115,18 +115,47 @@
 //!
 //! | type | command | fields (bound) |
 //! |---|---|---|
-//! | `0x81` | Start | settings `json` (≤ 64 KiB): [`HelperSettings`] (stream id, `[stream.camera]`, `[stream.encoder]`, `[stream.overlay]`, `max_frame_bytes`, the shared memory's layout or null) |
+//! | `0x81` | Start | settings `json` (≤ 64 KiB): [`HelperSettings`] (stream id, `[stream.camera]`, `[stream.encoder]`, `[stream.overlay]`, start-up controls, `max_frame_bytes`, the shared memory's layout or null) |
 //! | `0x82` | Demand | wanted `u8` (0 or 1) |
 //! | `0x83` | Stop | (none) |
 //! | `0x84` | Still | id `u32` |
-//! | `0x85` | SetControls | id `u32`, `json` (≤ 64 KiB) |
+//! | `0x85` | SetControls | id `u32`, `json` (≤ 64 KiB): control name → value |
 //! | `0x86` | ListControls | id `u32` |
 //!
 //! Start comes exactly once, before any other command. The high bit of a type says its
-//! direction, so a crossed pipe is an unknown type at once. Still, SetControls and ListControls
-//! (and their replies) are defined since version 1 and reserved for still capture and live controls;
-//! their JSON schemas belong to that work. Pausing needs no command: it is Stop (the helper
-//! exits, so the camera is surely free), and resuming starts a new helper.
+//! direction, so a crossed pipe is an unknown type at once. Pausing needs no command: it is Stop
+//! (the helper exits, so the camera is surely free), and resuming starts a new helper.
+//!
+//! # Requests: stills and controls
+//!
+//! Defined in [`requests`] (the JSON types and the checks both ends make):
+//!
+//! - **Still** `{ id }`: one picture at the still size of the Start settings
+//!   (`camera.still_width` × `still_height`, 0 × 0 = the sensor's full size), JPEG quality
+//!   `camera.still_quality`, taken as `camera.still_mode` says (`dual`: a second output filled
+//!   only for this request; `switch`: the stream stops, the camera is reconfigured for the still
+//!   and back; `auto`: dual where the camera takes both outputs at their sizes, else switch),
+//!   turned like the stream (rotation 90/270) and with the stream's overlay. Answered by
+//!   StillResult with the picture's actual size. Stills asked for while one is being taken are
+//!   answered with the same picture.
+//! - **ListControls** `{ id }`: answered by ControlsReply `{"controls": [ControlInfo…]}` — every
+//!   control the camera has, the ones streamserver can set ([`requests::CONTROLS`]) marked
+//!   `settable`, each with libcamera's id and name, its type, min/max/default and current value
+//!   in canonical form, and an enum's accepted values (`{"name": "continuous", "value": 2}`).
+//! - **SetControls** `{ id, json }`: `json` is an object of control name → value (the values of
+//!   `[stream.camera] controls`: `{"AfMode": "continuous", "LensPosition": 2.0}`; an enum value
+//!   by name, case-insensitively, or by number). The helper checks every one first — the name is
+//!   known, the value has the control's type, the camera has the control, the value is in its
+//!   range — and answers ControlsReply `{"rejected": {"control", "reason", "message"}}`
+//!   (`reason`: `unknown`, `unsupported`, `out_of_range`, `wrong_type`) with nothing applied, or
+//!   applies all of them from the next camera request on and answers `{"applied": {name:
+//!   value…}}` with the values in canonical form.
+//!
+//! RequestError answers only what the helper cannot do now: the camera is not started yet,
+//! [`MAX_PENDING_REQUESTS`] are in flight, or the camera failed while taking the still. The
+//! Start settings carry the start-up controls ([`HelperSettings::controls`]: the config's, with
+//! the values set since on top, so they survive a new helper): a control the camera lacks, or a
+//! value out of its range, is a warning there, not a failure.
 //!
 //! # Shared memory for frames
 //!
@@ -213,6 +242,7 @@ mod error;
 mod framed;
 mod message;
 mod read;
+pub mod requests;
 mod settings;
 mod wire;
 mod write;
@@ -233,8 +263,9 @@ pub use write::{CommandWriter, MessageWriter};
 
 /// The first bytes on the helper's stdout. Frozen.
 pub const MAGIC: [u8; 8] = *b"\x89SSCAM\r\n";
-/// The protocol version this build speaks.
-pub const PROTOCOL_VERSION: u16 = 2;
+/// The protocol version this build speaks (2: frames through shared memory; 3: the JSON of
+/// stills and controls, and the still keys and start-up controls in the Start settings).
+pub const PROTOCOL_VERSION: u16 = 3;
 
 /// Bound of Hello's payload. Frozen, so any server can read any helper's version.
 pub const MAX_HELLO_BYTES: usize = 4096;

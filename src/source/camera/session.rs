@@ -12,8 +12,9 @@
 //! messages over a small bounded channel; this thread waits on that channel with a short tick, so
 //! it also sees the stop flag, the pause file, changes of demand (sent as `Demand`) and the two
 //! deadlines: no Hello + Started within `start_timeout`, no message within `frame_timeout` after
-//! that. Either deadline means a wedged helper (a camera hung inside libcamera): it is killed, and
-//! the supervisor starts a new one.
+//! that (plus `still_timeout` while a still is asked for: a `switch` still stops the stream).
+//! Either deadline means a wedged helper (a camera hung inside libcamera): it is killed, and the
+//! supervisor starts a new one.
 
 use std::os::fd::OwnedFd;
 use std::path::Path;
@@ -25,6 +26,8 @@ use std::time::{Duration, Instant};
 use tracing::{info, warn};
 
 use super::error::CameraError;
+use super::link::serve::Serving;
+use super::link::CameraLink;
 use super::process::HelperProcess;
 use super::protocol::{
     CommandWriter, HelperSettings, Limits, Message, MessageReader, ProtocolError,
@@ -57,6 +60,8 @@ pub struct Session<'a> {
     /// `Some(window)`: idle mode, frames wanted only while demand was seen within `window`.
     pub idle_after: Option<Duration>,
     pub pause_file: Option<&'a Path>,
+    /// Stills, controls and pause over the API (camera streams of the server).
+    pub link: Option<&'a CameraLink>,
 }
 
 /// How a helper life ended without error.
@@ -181,6 +186,7 @@ impl Session<'_> {
             "camera helper ready");
         commands.start(settings).map_err(CameraError::Command)?;
         let mut running = false;
+        let mut serving = self.link.map(Serving::new);
         let mut wanted = true;
         // Frames stay wanted until this helper's first one is on the slot: after a restart the
         // slot holds the placeholder, and an idle camera must not keep it on air (unhealthy).
@@ -198,12 +204,18 @@ impl Session<'_> {
                 // the slot; /health counts that as healthy (the helper's Alives show progress).
                 sink.set_idle(!want);
             }
+            if let (true, Some(serving)) = (running, serving.as_mut()) {
+                serving.poll(commands).map_err(CameraError::Command)?;
+            }
             match messages.recv_timeout(TICK) {
                 Ok(Ok(msg)) => {
                     last_message = Instant::now();
                     match msg {
                         Message::Started(s) => {
                             running = true;
+                            if let Some(serving) = &serving {
+                                serving.started();
+                            }
                             info!(stream = self.stream, camera = %s.camera_id, model = %s.model,
                                 width = s.width, height = s.height, format = %s.format, fps = s.fps,
                                 "camera streaming");
@@ -220,10 +232,13 @@ impl Session<'_> {
                                 message: f.message,
                             })
                         }
-                        // Stills and controls are not asked for yet; nothing is waiting.
-                        Message::StillResult { .. }
+                        answer @ (Message::StillResult { .. }
                         | Message::ControlsReply { .. }
-                        | Message::RequestError { .. } => {}
+                        | Message::RequestError { .. }) => {
+                            if let Some(serving) = serving.as_mut() {
+                                serving.answer(answer);
+                            }
+                        }
                     }
                 }
                 Ok(Err(err)) => return Err(self.ended(helper, err)),
@@ -237,7 +252,10 @@ impl Session<'_> {
                             waited: self.start_timeout,
                         });
                     }
-                    if running && silent >= self.frame_timeout {
+                    let allowance = serving
+                        .as_ref()
+                        .map_or(Duration::ZERO, |s| s.silence_allowance());
+                    if running && silent >= self.frame_timeout + allowance {
                         return Err(CameraError::FrameTimeout {
                             waited: self.frame_timeout,
                         });
@@ -251,7 +269,9 @@ impl Session<'_> {
     fn interrupted(&self, stop: &StopFlag) -> Option<Ended> {
         if stop.is_raised() {
             Some(Ended::Stopped)
-        } else if self.pause_file.is_some_and(Path::exists) {
+        } else if self.pause_file.is_some_and(Path::exists)
+            || self.link.is_some_and(CameraLink::is_paused)
+        {
             Some(Ended::Paused)
         } else {
             None

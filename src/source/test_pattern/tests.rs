@@ -102,3 +102,24 @@ fn fault_injection_still_fails_and_stalls() {
     stop.raise();
     runner.join().unwrap().unwrap();
 }
+
+#[test]
+fn the_tone_moves_the_pictures_mean_luma() {
+    let mean = |p: &mut Pattern| {
+        let f = p.draw(0, SystemTime::UNIX_EPOCH, PixelFormat::Yuv420);
+        let y = &f.planes[0].data[..f.width * f.height];
+        y.iter().map(|&v| f64::from(v)).sum::<f64>() / y.len() as f64
+    };
+    let mut p = Pattern::new("t", 64, 48, 30.0);
+    let normal = mean(&mut p);
+    p.set_tone(0.5, 1.0);
+    let brighter = mean(&mut p);
+    p.set_tone(-0.5, 1.0);
+    let darker = mean(&mut p);
+    assert!(
+        brighter > normal + 20.0 && darker < normal - 20.0,
+        "{darker} {normal} {brighter}"
+    );
+    p.set_tone(0.0, 1.0);
+    assert_eq!(mean(&mut p), normal, "back to none");
+}

@@ -184,3 +184,101 @@ fn every_rotation_with_every_mirror_is_the_sensor_orientation_then_the_quarter_t
         }
     }
 }
+
+#[test]
+fn still_keys_and_controls_parse() {
+    let c = camera(
+        "still_width = 4056\nstill_height = 3040\nstill_quality = 95\nstill_mode = \"switch\"\n\
+         still_timeout = \"20s\"\n\
+         controls = { AfMode = \"continuous\", LensPosition = 2, FrameDurationLimits = [33333, 66666] }\n",
+    )
+    .unwrap();
+    assert_eq!(c.still_size(), Some((4056, 3040)));
+    assert_eq!(c.still_quality, crate::config::Quality(95));
+    assert_eq!(c.still_mode, StillMode::Switch);
+    assert_eq!(c.still_timeout, Duration::from_secs(20));
+    assert_eq!(
+        c.controls.0["AfMode"],
+        ControlValue::Text("continuous".into())
+    );
+    assert_eq!(c.controls.0["LensPosition"], ControlValue::Float(2.0));
+    let d = camera("").unwrap();
+    assert_eq!(d.still_size(), None, "0 x 0: the sensor's full size");
+    assert_eq!(d.still_mode, StillMode::Auto);
+    // A table of its own works too.
+    let t = camera("[stream.camera.controls]\nAwbMode = \"daylight\"\n").unwrap();
+    assert_eq!(
+        t.controls.0["AwbMode"],
+        ControlValue::Text("daylight".into())
+    );
+}
+
+#[test]
+fn the_older_control_keys_are_controls_at_start() {
+    let c =
+        camera("exposure_mode = \"long\"\nbrightness = 0.5\ncontrols = { AfMode = \"auto\" }\n")
+            .unwrap();
+    let s = c.startup_controls();
+    assert_eq!(s.0["AeExposureMode"], ControlValue::Text("long".into()));
+    assert_eq!(s.0["Brightness"], ControlValue::Float(0.5));
+    assert_eq!(s.0["AfMode"], ControlValue::Text("auto".into()));
+    assert_eq!(s.0.len(), 3);
+}
+
+#[test]
+fn bad_still_and_control_values_name_the_key_and_line() {
+    let cases = [
+        (
+            "still_width = 8\nstill_height = 8\n",
+            "stream[0].camera.still_width",
+            "outside",
+        ),
+        (
+            "still_width = 640\n",
+            "stream[0].camera.still_width",
+            "set still_height too",
+        ),
+        (
+            "still_quality = 0\n",
+            "stream[0].camera.still_quality",
+            "outside 1..=100",
+        ),
+        (
+            "still_mode = \"fast\"\n",
+            "stream[0].camera.still_mode",
+            "unknown variant",
+        ),
+        (
+            "still_timeout = \"0s\"\n",
+            "stream[0].camera.still_timeout",
+            "outside",
+        ),
+        (
+            "controls = { Zoom = 2 }\n",
+            "stream[0].camera.controls.Zoom",
+            "unknown control `Zoom`",
+        ),
+        (
+            "controls = { AfMode = \"sharp\" }\n",
+            "stream[0].camera.controls.AfMode",
+            "no value \"sharp\"",
+        ),
+        (
+            "controls = { LensPosition = \"near\" }\n",
+            "stream[0].camera.controls.LensPosition",
+            "takes a number",
+        ),
+    ];
+    for (text, key, what) in cases {
+        let e = camera(text).expect_err(text);
+        assert!(e.starts_with("t.toml:5: "), "{text}: {e}");
+        assert!(e.contains(key) && e.contains(what), "{text}: {e}");
+        assert!(!e.contains('\n'), "{e}");
+    }
+    // A control set twice is named where the controls are.
+    let e = camera("brightness = 0.2\ncontrols = { Brightness = 0.1 }\n").unwrap_err();
+    assert!(
+        e.starts_with("t.toml:6: stream[0].camera.controls.Brightness: set twice"),
+        "{e}"
+    );
+}

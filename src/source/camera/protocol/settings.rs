@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::{CameraConfig, EncoderConfig, OverlayConfig};
+use crate::config::{CameraConfig, ControlValues, EncoderConfig, OverlayConfig};
 use crate::source::camera::shm::ShmLayout;
 
 /// The Start command's settings.
@@ -22,6 +22,11 @@ pub struct HelperSettings {
     /// The stream's `[stream.overlay]`, drawn by the helper's encode workers (after the quarter
     /// turn of `camera.rotation` 90/270, so the text stands upright).
     pub overlay: OverlayConfig,
+    /// The controls to set at start: `camera.startup_controls()` with the values set over the
+    /// server's API since it started on top. The helper sets these (not `camera.controls` or
+    /// the older keys) where the camera has them and warns about the rest.
+    #[serde(default)]
+    pub controls: ControlValues,
     /// The largest JPEG the server reads in a Frame ([`super::Limits::max_frame_bytes`]): the
     /// helper drops a larger frame (with a warning) instead of breaking the protocol.
     pub max_frame_bytes: usize,

@@ -319,13 +319,16 @@ fn oversized_lengths_are_refused_before_reading_the_payload() {
 
 #[test]
 fn another_protocol_version_is_refused_with_a_message_for_users() {
-    let mut w = MessageWriter::hello_as(Vec::new(), 3, &hello()).unwrap();
+    let (ours, theirs) = (PROTOCOL_VERSION, PROTOCOL_VERSION + 1);
+    let mut w = MessageWriter::hello_as(Vec::new(), theirs, &hello()).unwrap();
     w.started(&started()).unwrap();
     let e = MessageReader::handshake(&w.get_ref()[..], Limits::default()).unwrap_err();
     assert_eq!(
         e.to_string(),
-        "camera helper 0.1.0-test speaks protocol 3, this server speaks 2: reinstall both \
-         binaries from the same version (./install-service.sh)"
+        format!(
+            "camera helper 0.1.0-test speaks protocol {theirs}, this server speaks {ours}: \
+             reinstall both binaries from the same version (./install-service.sh)"
+        )
     );
     assert!(!e.is_retryable());
     // A future Hello with more fields still names the helper (its first field is frozen).
@@ -338,14 +341,16 @@ fn another_protocol_version_is_refused_with_a_message_for_users() {
     let e = MessageReader::handshake(&future[..], Limits::default()).unwrap_err();
     assert!(matches!(
         &e,
-        ProtocolError::VersionMismatch { theirs: 7, ours: 2, helper_version: Some(v) } if v == "7.0.0"
+        ProtocolError::VersionMismatch { theirs: 7, ours: PROTOCOL_VERSION, helper_version: Some(v) } if v == "7.0.0"
     ));
     // Without a readable Hello the versions alone are named.
     let e = MessageReader::handshake(&future[..12], Limits::default()).unwrap_err();
     assert_eq!(
         e.to_string(),
-        "camera helper speaks protocol 7, this server speaks 2: reinstall both binaries from \
-         the same version (./install-service.sh)"
+        format!(
+            "camera helper speaks protocol 7, this server speaks {PROTOCOL_VERSION}: reinstall \
+             both binaries from the same version (./install-service.sh)"
+        )
     );
 }
 

@@ -5,10 +5,10 @@ use std::time::Duration;
 use proptest::prelude::*;
 
 use super::*;
-use crate::config::WhilePaused;
 use crate::config::{
     AwbMode, CameraSelector, ExposureMode, PixelFormat, Quality, Rotation, Subsampling,
 };
+use crate::config::{StillMode, WhilePaused};
 use crate::source::camera::protocol::{Command, CommandReader, CommandWriter};
 
 fn every_option() -> HelperSettings {
@@ -34,6 +34,13 @@ fn every_option() -> HelperSettings {
             pause_file: Some("/run/pause-front".into()),
             while_paused: WhilePaused::LastFrame,
             max_frame_bytes: 4 << 20,
+            still_width: 4056,
+            still_height: 3040,
+            still_quality: Quality(95),
+            still_mode: StillMode::Dual,
+            still_timeout: Duration::from_secs(7),
+            controls: serde_json::from_str(r#"{"AfMode": "continuous", "LensPosition": 2.5}"#)
+                .unwrap(),
         },
         encoder: EncoderConfig {
             quality: Quality(91),
@@ -49,6 +56,10 @@ fn every_option() -> HelperSettings {
             background: false,
             utc: true,
         },
+        controls: serde_json::from_str(
+            r#"{"Brightness": 0.5, "FrameDurationLimits": [1000, 2000]}"#,
+        )
+        .unwrap(),
         max_frame_bytes: 4 << 20,
         shared_frames: Some(ShmLayout {
             fd: 3,
@@ -66,6 +77,7 @@ fn every_option_and_the_defaults_round_trip_through_the_start_command() {
         camera: CameraConfig::default(),
         encoder: EncoderConfig::default(),
         overlay: OverlayConfig::default(),
+        controls: Default::default(),
         max_frame_bytes: 16 << 20,
         shared_frames: None,
     };
@@ -116,6 +128,22 @@ fn bad_settings_name_their_key() {
     value["max_frame_bytes"] = 0.into();
     let err = HelperSettings::from_json(&value.to_string()).unwrap_err();
     assert!(err.to_string().contains("max_frame_bytes"), "{err}");
+    let mut value = serde_json::to_value(every_option()).unwrap();
+    value["camera"]["controls"]["Zoom"] = 2.into();
+    let err = HelperSettings::from_json(&value.to_string()).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("camera.controls.Zoom: unknown control"),
+        "{err}"
+    );
+    let mut value = serde_json::to_value(every_option()).unwrap();
+    value["controls"]["Brightness"] = "high".into();
+    let err = HelperSettings::from_json(&value.to_string()).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("controls.Brightness: Brightness takes a number"),
+        "{err}"
+    );
 }
 
 proptest! {

@@ -10,6 +10,10 @@
 
 mod common;
 
+#[path = "common/python.rs"]
+mod python;
+use python::{python_module, run_python};
+
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
@@ -142,61 +146,8 @@ fn curl_and_ffmpeg_log_in_with_the_url_and_nothing_secret_is_logged() {
     assert_no_secrets(&server);
 }
 
-/// Whether `python3` can import `module`; if not, tries `pip install package` once.
-fn python_module(module: &str, package: &str) -> Result<(), String> {
-    let import = || {
-        Command::new("python3")
-            .args(["-c", &format!("import {module}")])
-            .output()
-            .map(|o| o.status.success())
-            .unwrap_or(false)
-    };
-    if import() {
-        return Ok(());
-    }
-    let pip = Command::new("python3")
-        .args([
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            package,
-        ])
-        .output()
-        .map_err(|e| format!("cannot run python3: {e}"))?;
-    if import() {
-        Ok(())
-    } else {
-        Err(format!(
-            "python3 cannot import {module} and `pip install {package}` failed: {}",
-            String::from_utf8_lossy(&pip.stderr)
-                .lines()
-                .last()
-                .unwrap_or("")
-        ))
-    }
-}
-
 fn script(name: &str) -> String {
     format!("{}/tests/auth_clients/{name}", env!("CARGO_MANIFEST_DIR"))
-}
-
-fn run_python(args: &[&str]) -> serde_json::Value {
-    let out = Command::new("timeout")
-        .arg("60")
-        .arg("python3")
-        .args(args)
-        .output()
-        .expect("python3 runs");
-    assert!(
-        out.status.success(),
-        "{args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8_lossy(&out.stdout);
-    serde_json::from_str(text.lines().last().unwrap_or(""))
-        .unwrap_or_else(|e| panic!("{args:?} printed no JSON ({e}): {text}"))
 }
 
 #[test]

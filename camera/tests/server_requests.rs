@@ -273,6 +273,7 @@ fn a_stream_that_is_not_a_camera_says_so() {
     let addr = running.addr;
     for (method, path) in [
         ("GET", "/still.jpg"),
+        ("GET", "/streams/main/controls"),
         ("GET", "/api/streams/main/controls"),
         ("POST", "/api/streams/main/controls"),
         ("POST", "/api/streams/main/pause"),
@@ -345,6 +346,7 @@ fn every_camera_endpoint_needs_the_control_permission() {
     let endpoints = [
         ("GET", "/still.jpg"),
         ("GET", "/streams/main/still.jpg"),
+        ("GET", "/streams/main/controls"),
         ("GET", "/api/streams/main/controls"),
         ("POST", "/api/streams/main/controls"),
         ("POST", "/api/streams/main/pause"),

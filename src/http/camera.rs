@@ -7,6 +7,9 @@
 //! | `/api/streams/<id>/controls` | GET | `{"stream", "controls": [...]}` |
 //! | `/api/streams/<id>/controls` | POST `{"name": value, …}` | `{"stream", "applied": {…}}` |
 //! | `/api/streams/<id>/pause`, `/resume` | POST | `{"stream", "paused"}` |
+//! | `/streams/<id>/controls` | GET | the controls page: a widget per settable control (slider, |
+//! | | | menu, checkbox, a focus button for AfTrigger, a zoom slider for ScalerCrop), built in the |
+//! | | | browser from the list above; each change is POSTed and the applied values echoed |
 //!
 //! Errors: a stream that is not a camera is a `404` saying so; a refused control is a `400`
 //! naming it (nothing applied), no camera to ask a `503`, no answer in time a `504`
@@ -19,7 +22,7 @@ use http::StatusCode;
 use http_body_util::{BodyExt, Limited};
 use serde_json::json;
 
-use super::responses::{json, no_cache, text, with_type, ResponseBody};
+use super::responses::{html, json, no_cache, text, with_type, ResponseBody};
 use super::StreamHandle;
 use crate::source::camera::link::{CameraLink, LinkError};
 use http::Response;
@@ -94,6 +97,19 @@ pub async fn still(s: &StreamHandle) -> Response<ResponseBody> {
         }
         Err(e) => text(e.http_status(), &format!("stream {}: {e}\n", s.id)),
     }
+}
+
+const CONTROLS_HTML: &str = include_str!("controls.html");
+
+/// `GET /streams/<id>/controls`: the page (its script reads and sets the controls).
+pub fn controls_page(s: &StreamHandle) -> Response<ResponseBody> {
+    if let Err(resp) = link(s, false) {
+        return *resp;
+    }
+    let id = serde_json::to_string(&s.id).unwrap_or_else(|_| "\"\"".into());
+    let mut resp = html(CONTROLS_HTML.replace("\"__STREAM_ID__\"", &id));
+    no_cache(resp.headers_mut());
+    resp
 }
 
 /// `GET /api/streams/<id>/controls`.

@@ -2,7 +2,7 @@
 //!
 //! - [`routes`]: request → route (streams, snapshots, viewer, health, state, metrics, camera
 //!   requests), the methods and the permission each needs, 4xx.
-//! - [`camera`]: stills, controls and pause of a camera stream.
+//! - [`camera`]: stills, controls (and the controls page) and pause of a camera stream.
 //! - [`access`]: who may use a route (`[[user]]`, through [`crate::auth`]): 401/403/429.
 //! - [`stream_body`]: the multipart body of a stream client (pacing, slow clients).
 //! - [`snapshot`]: one fresh JPEG.

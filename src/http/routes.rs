@@ -11,6 +11,7 @@
 //! | `/health` | see [`super::status`] (open while no `[[user]]` sets `health`) | `health` |
 //! | `/still.jpg`, `/streams/<id>/still.jpg` | a still (camera streams, see [`super::camera`]) | `control` |
 //! | `/api/streams/<id>/controls` (GET, POST) | the camera's controls | `control` |
+//! | `/streams/<id>/controls` | the controls page (built from the list above) | `control` |
 //! | `/api/streams/<id>/pause`, `…/resume` (POST) | release / retake the camera | `control` |
 //!
 //! [`Route::permission`] is the one place that decides what a route needs, [`Route::methods`]
@@ -61,6 +62,7 @@ enum Route<'a> {
     Metrics,
     Still(&'a StreamHandle),
     Controls(&'a StreamHandle),
+    ControlsPage(&'a StreamHandle),
     Pause(&'a StreamHandle),
     Resume(&'a StreamHandle),
 }
@@ -73,9 +75,11 @@ impl Route<'_> {
             Route::Viewer => (Permission::View, None),
             Route::State | Route::Metrics => (Permission::Status, None),
             Route::Health => (Permission::Health, None),
-            Route::Still(s) | Route::Controls(s) | Route::Pause(s) | Route::Resume(s) => {
-                (Permission::Control, Some(&s.id))
-            }
+            Route::Still(s)
+            | Route::Controls(s)
+            | Route::ControlsPage(s)
+            | Route::Pause(s)
+            | Route::Resume(s) => (Permission::Control, Some(&s.id)),
         }
     }
 
@@ -181,6 +185,7 @@ where
             Err(resp) => *resp,
         },
         Route::Controls(s) => camera::list_controls(s).await,
+        Route::ControlsPage(s) => camera::controls_page(s),
         Route::Pause(s) => camera::pause(s, true),
         Route::Resume(s) => camera::pause(s, false),
     }
@@ -238,6 +243,7 @@ fn route<'a>(path: &str, q: &Query, state: &'a AppState) -> Result<Route<'a>, No
                 "stream.mjpg" | "stream" => Route::Stream(s),
                 "snapshot.jpg" => Route::Snapshot(s),
                 "still.jpg" => Route::Still(s),
+                "controls" => Route::ControlsPage(s),
                 _ => return Err(NoRoute::NotFound),
             }
         }

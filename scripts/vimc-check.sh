@@ -26,7 +26,8 @@
 #      75% colour bars in the right order (red and blue swapped = wrong
 #      RGB888/BGR888 mapping); the still is 1280x720 with the bars, taken by
 #      switch (its gap logged), the stream comes back, and the controls listing
-#      has Brightness, Contrast and Saturation. A format libcamera's own `cam` cannot capture
+#      has Brightness, Contrast and Saturation; Brightness 0.6 set over HTTP raises the
+#      snapshot's mean luma by 10 or more, and AfMode (vimc has none) is a 400. A format libcamera's own `cam` cannot capture
 #      either (libcamera 0.4 + kernel 6.12: libcamera "RGB888", our bgr888,
 #      fails STREAMON with EPIPE) must fail in streamserver as a reported start
 #      error; the check says so, and fails if no format could be captured.
@@ -202,6 +203,14 @@ CONF
     busybox wget -q -T 150 -O "$OUT/$fmt-still.jpg" http://127.0.0.1:8080/still.jpg
     busybox wget -q -T 30 -O "$OUT/$fmt-controls.json" http://127.0.0.1:8080/api/streams/vimc/controls
     busybox timeout 3 busybox wget -q -O "$OUT/$fmt-after.mjpg" http://127.0.0.1:8080/stream.mjpg
+    # A control vimc has (Brightness: the picture gets brighter) and one it lacks (AfMode: 400).
+    busybox wget -q -T 30 -O "$OUT/$fmt-bright.json" --header 'Content-Type: application/json' \
+        --post-data '{"Brightness": 0.6}' http://127.0.0.1:8080/api/streams/vimc/controls
+    busybox wget -q -T 30 -O "$OUT/$fmt-afmode.json" --header 'Content-Type: application/json' \
+        --post-data '{"AfMode": "auto"}' http://127.0.0.1:8080/api/streams/vimc/controls \
+        2>"$OUT/$fmt-afmode.err" || true
+    sleep 6
+    busybox wget -q -T 10 -O "$OUT/$fmt-bright.jpg" http://127.0.0.1:8080/snapshot.jpg
     kill "$pid"; wait "$pid"
     echo "guest: $fmt done (server exit $?)"
 done
@@ -288,6 +297,19 @@ check_still_and_controls() { # check_still_and_controls FMT
         grep -q "\"name\":\"$c\"" "$o/$fmt-controls.json" || die "$fmt: the controls listing lacks $c"
     done
     echo "$fmt: controls listed: $(grep -o '"name":"[A-Za-z]*"' "$o/$fmt-controls.json" | cut -d'"' -f4 | tr '\n' ' ')"
+    grep -q '"Brightness"' "$o/$fmt-bright.json" || die "$fmt: setting Brightness was not answered with it applied"
+    grep -q '400' "$o/$fmt-afmode.err" || die "$fmt: AfMode (vimc has none) was not a 400: $(cat "$o/$fmt-afmode.err")"
+    local before after
+    before=$(mean_luma "$o/$fmt.jpg") && after=$(mean_luma "$o/$fmt-bright.jpg") \
+        || die "$fmt: cannot decode the snapshots before/after Brightness"
+    echo "$fmt: Brightness 0.6 applied: mean luma $before -> $after; AfMode refused with 400"
+    [ "$after" -ge $((before + 10)) ] || die "$fmt: Brightness 0.6 did not brighten the picture ($before -> $after)"
+}
+
+# The mean luma (0-255, whole number) of a JPEG, decoded by ffmpeg.
+mean_luma() { # mean_luma JPEG
+    ffmpeg -nostdin -v error -i "$1" -f rawvideo -pix_fmt gray - \
+        | python3 -c 'import sys; d = sys.stdin.buffer.read(); print(sum(d) // max(len(d), 1))'
 }
 
 main() {

@@ -105,6 +105,7 @@ fn stream(id: &str) -> StreamHandle {
         stats,
         status: Arc::new(StatusBoard::default()),
         stale_after: Duration::from_secs(10),
+        camera: None, // not a camera: the camera routes answer 404
     }
 }
 

@@ -242,6 +242,7 @@ mod error;
 mod framed;
 mod message;
 mod read;
+mod read_command;
 pub mod requests;
 mod settings;
 mod wire;
@@ -257,7 +258,8 @@ pub use error::{Peer, ProtocolError};
 pub use message::{
     unix_ns, Command, Failure, FailureKind, Frame, FrameInfo, Hello, Message, Started,
 };
-pub use read::{CommandReader, MessageReader};
+pub use read::MessageReader;
+pub use read_command::CommandReader;
 pub use settings::{HelperSettings, SettingsError};
 pub use write::{CommandWriter, MessageWriter};
 

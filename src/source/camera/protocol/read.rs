@@ -1,6 +1,6 @@
-//! The readers: [`MessageReader`] (the server's end of the helper's stdout) and
-//! [`CommandReader`] (the helper's end of its stdin). Each checks a message's length against
-//! its bound before reading or allocating its payload, and its order in the conversation.
+//! The server's reader, [`MessageReader`] (its end of the helper's stdout): it checks a
+//! message's length against its bound before reading or allocating its payload, and its order
+//! in the conversation. The helper's reader of commands is [`super::CommandReader`].
 
 use std::io::Read;
 use std::sync::Arc;
@@ -10,9 +10,9 @@ use bytes::Bytes;
 use super::framed::{Framed, SHOWN_BYTES};
 use super::wire::{self, Decoder, HEADER_BYTES};
 use super::{
-    Command, Failure, FailureKind, Frame, FrameInfo, Hello, Limits, Message, Peer, ProtocolError,
-    Started, MAGIC, MAX_CAMERA_ID_BYTES, MAX_FORMAT_BYTES, MAX_FPS, MAX_HELLO_BYTES,
-    MAX_MODEL_BYTES, MAX_TEXT_BYTES, MAX_VERSION_BYTES, PROTOCOL_VERSION,
+    Failure, FailureKind, Frame, FrameInfo, Hello, Limits, Message, Peer, ProtocolError, Started,
+    MAGIC, MAX_CAMERA_ID_BYTES, MAX_FORMAT_BYTES, MAX_FPS, MAX_HELLO_BYTES, MAX_MODEL_BYTES,
+    MAX_TEXT_BYTES, MAX_VERSION_BYTES, PROTOCOL_VERSION,
 };
 use crate::source::camera::shm::FrameRegion;
 
@@ -343,63 +343,4 @@ fn read_hello<R: Read>(framed: &mut Framed<R>, all: bool) -> Result<Hello, Proto
     };
     d.finish()?;
     Ok(hello)
-}
-
-/// The helper's reader of its stdin.
-pub struct CommandReader<R> {
-    framed: Framed<R>,
-    started: bool,
-}
-
-impl<R: Read> CommandReader<R> {
-    pub fn new(from_server: R) -> Self {
-        Self {
-            framed: Framed::new(from_server, Peer::Server),
-            started: false,
-        }
-    }
-
-    /// The next command; [`ProtocolError::Closed`] when the server closed the pipe between
-    /// commands (treat it as Stop).
-    pub fn read_command(&mut self) -> Result<Command, ProtocolError> {
-        let peer = Peer::Server;
-        let (code, len) = self.framed.header()?;
-        let bounds = wire::command_bounds(code).ok_or(ProtocolError::UnknownType { peer, code })?;
-        wire::check_len(peer, code, len, bounds)?;
-        if (code == wire::START) == self.started {
-            let reason = if self.started {
-                "a second Start"
-            } else {
-                "before Start"
-            };
-            return Err(ProtocolError::Invalid {
-                peer,
-                what: wire::name(code),
-                reason: format!("out of order: {reason}"),
-            });
-        }
-        let payload = self.framed.payload(len, wire::name(code))?;
-        let mut d = Decoder::new(&payload, peer, code);
-        let command = match code {
-            wire::START => Command::Start {
-                settings_json: d.json("settings")?,
-            },
-            wire::DEMAND => match d.u8("wanted")? {
-                0 => Command::Demand { wanted: false },
-                1 => Command::Demand { wanted: true },
-                v => return Err(d.invalid(format!("wanted is {v}, not 0 or 1"))),
-            },
-            wire::STOP => Command::Stop,
-            wire::STILL => Command::Still { id: d.u32("id")? },
-            wire::SET_CONTROLS => Command::SetControls {
-                id: d.u32("id")?,
-                json: d.json("json")?,
-            },
-            wire::LIST_CONTROLS => Command::ListControls { id: d.u32("id")? },
-            _ => unreachable!("command_bounds knows only these types"),
-        };
-        d.finish()?;
-        self.started = true;
-        Ok(command)
-    }
 }

@@ -94,13 +94,28 @@ pub fn unix_now() -> f64 {
         .as_secs_f64()
 }
 
-/// A loopback port that was free a moment ago (bind :0, read it, release it).
+/// A loopback port that is free now and that nothing else on this machine is likely to take
+/// before the server binds it.
+///
+/// A port read from a `:0` bind comes from the kernel's ephemeral range (32768–60999 by
+/// default), where every outgoing connection and every other test's `:0` server draws its ports
+/// too: one of them could take it in the moment before our server binds, and the test would
+/// then talk to a stranger. So the port is picked below that range instead, from an offset that
+/// differs per process and per call, and checked free by binding it.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    const FIRST: u32 = 20_000;
+    const COUNT: u32 = 12_000; // 20000..32000, below the default ephemeral range
+    let base = std::process::id().wrapping_mul(7919);
+    for _ in 0..COUNT {
+        let n = N.fetch_add(1, Ordering::Relaxed);
+        let port = (FIRST + base.wrapping_add(n.wrapping_mul(13)) % COUNT) as u16;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free loopback port in {FIRST}..{}", FIRST + COUNT);
 }
 
 /// A directory under the system temp dir, removed on drop.

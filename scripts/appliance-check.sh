@@ -422,7 +422,9 @@ build_binaries() {
     local bins=() b lib
     for b in "${BINARIES[@]}"; do bins+=(-p "$b"); done
     # shellcheck disable=SC2016  # expanded by the shell in the root
+    # The same profile as libcamera-check.sh / vimc-check.sh, whose build output this shares.
     buildroot run env PATH="$RUST_PATH" CARGO_TARGET_DIR="/src/$CARGO_TARGET" \
+        CARGO_PROFILE_DEV_DEBUG=0 CARGO_INCREMENTAL=0 \
         sh -c 'cd /src && cargo build -j "${CARGO_BUILD_JOBS:-2}" --features streamserver-camera/libcamera "$@"' sh "${bins[@]}"
     mkdir -p "$WORK/seed/bin"
     for b in "${BINARIES[@]}"; do

@@ -105,7 +105,7 @@ HELPER=$CAMERA_TARGET/debug/streamserver-camera
 camera_build() {
     # shellcheck disable=SC2016  # expanded by the shell in the root
     in_root_rust env CARGO_TARGET_DIR=$CAMERA_TARGET \
-        sh -c 'cd /src && cargo build -j "${CARGO_BUILD_JOBS:-2}" -p streamserver -p streamserver-camera --features streamserver-camera/libcamera --all-targets'
+        sh -c 'cd /src && cargo build -j "${CARGO_BUILD_JOBS:-2}" -p streamserver -p streamserver-camera --features streamserver-camera/libcamera'
 }
 
 # The libcamera-only code is linted here (the host's clippy builds without it).

@@ -13,6 +13,8 @@
 #                                            ~/.cargo, ~/.rustup and the
 #                                            checkout (at /src) mounted
 #   scripts/trixie-root.sh path              print the root's directory
+#   scripts/trixie-root.sh remove            delete the root (refused while
+#                                            anything is mounted under it)
 #   scripts/trixie-root.sh mirror            print the apt mirror it uses
 #
 # Environment:
@@ -306,9 +308,20 @@ case $cmd in
         exit "$rc" ;;
     path)
         echo "$ROOT" ;;
+    remove)
+        [ -e "$ROOT" ] || exit 0
+        lock
+        # Never rm -rf through a live bind mount (/src is the checkout).
+        if [ -n "$(mounts_under_root)" ]; then
+            die "$ROOT still has mounts: $(mounts_under_root | tr '\n' ' ')— not removed"
+        fi
+        size=$(du -sh --one-file-system "$ROOT" 2>/dev/null | cut -f1)
+        rm -rf --one-file-system "$ROOT"
+        rm -f "$ROOT".*.log
+        log "removed $ROOT ($size)" ;;
     mirror)
         mirror ;;
     *)
-        echo "usage: $0 ensure [PKG...] | run CMD [ARG...] | path | mirror" >&2
+        echo "usage: $0 ensure [PKG...] | run CMD [ARG...] | path | mirror | remove" >&2
         exit 2 ;;
 esac

@@ -94,11 +94,16 @@ fn a_camera_hung_for_good_below_libcamera_is_recovered_by_killing_its_helper() {
     );
     rig.helper_script(&wrapper);
     let pid = rig.helper_pid().expect("a helper runs");
+    let t = Instant::now();
     // SAFETY: kill(2) of the helper this test's server started (the next one has the mode).
     unsafe { libc::kill(pid, libc::SIGKILL) };
-    assert!(rig
-        .live_after(Instant::now(), Duration::from_secs(10))
-        .is_some());
+    // Live after the kill's placeholder, not merely after `t`: a frame the old helper sent
+    // before it died may arrive after `t`, and the rounds below must start with the new helper
+    // streaming (else a round's placeholder could be this kill's, with the trigger untaken).
+    let shown = rig
+        .wait_part(t, true, Duration::from_secs(5))
+        .expect("the placeholder for the killed helper");
+    assert!(rig.live_after(shown, Duration::from_secs(10)).is_some());
     for round in 0..3 {
         std::fs::write(&trigger, b"hang").unwrap();
         let t = Instant::now();

@@ -203,7 +203,9 @@ CONF
     # A still (vimc takes one output: still_mode auto is switch) and the controls listing.
     busybox wget -q -T 150 -O "$OUT/$fmt-still.jpg" http://127.0.0.1:8080/still.jpg
     busybox wget -q -T 30 -O "$OUT/$fmt-controls.json" http://127.0.0.1:8080/api/streams/vimc/controls
-    busybox timeout 3 busybox wget -q -O "$OUT/$fmt-after.mjpg" http://127.0.0.1:8080/stream.mjpg
+    # The stream after the still: the switch restarts the camera, whose first frame under TCG
+    # can take several seconds (3 s were once too few), so 10 s of it.
+    busybox timeout 10 busybox wget -q -O "$OUT/$fmt-after.mjpg" http://127.0.0.1:8080/stream.mjpg
     # A control vimc has (Brightness: the picture gets brighter) and one it lacks (AfMode: 400).
     busybox wget -q -T 30 -O "$OUT/$fmt-bright.json" --header 'Content-Type: application/json' \
         --post-data '{"Brightness": 0.6}' http://127.0.0.1:8080/api/streams/vimc/controls
@@ -291,9 +293,9 @@ check_still_and_controls() { # check_still_and_controls FMT
     gap=$(grep -a -o 'switch still: the stream is back.*gap_ms=[0-9]*' "$WORK/server-$fmt.log" \
         | grep -o 'gap_ms=[0-9]*' | head -n 1)
     [ -n "$gap" ] || die "$fmt: no switch still logged"
-    parts=$(grep -a -c '^X-Frame-Seq:' "$o/$fmt-after.mjpg" || true)
-    [ "$parts" -ge 1 ] || die "$fmt: no stream parts after the still"
-    echo "$fmt: switch still 1280x720 with the bars, stream back ($parts parts in 3 s), $gap (stop to restart, TCG)"
+    parts=$(grep -a -c '^X-Frame-Seq:' "$o/$fmt-after.mjpg" 2>/dev/null || true)
+    [ "${parts:-0}" -ge 1 ] || die "$fmt: no stream parts in the 10 s after the still"
+    echo "$fmt: switch still 1280x720 with the bars, stream back ($parts parts in 10 s), $gap (stop to restart, TCG)"
     for c in Brightness Contrast Saturation; do
         grep -q "\"name\":\"$c\"" "$o/$fmt-controls.json" || die "$fmt: the controls listing lacks $c"
     done
@@ -301,8 +303,8 @@ check_still_and_controls() { # check_still_and_controls FMT
     grep -q '"Brightness"' "$o/$fmt-bright.json" || die "$fmt: setting Brightness was not answered with it applied"
     grep -q '400' "$o/$fmt-afmode.err" || die "$fmt: AfMode (vimc has none) was not a 400: $(cat "$o/$fmt-afmode.err")"
     local before after
-    before=$(mean_luma "$o/$fmt.jpg") && after=$(mean_luma "$o/$fmt-bright.jpg") \
-        || die "$fmt: cannot decode the snapshots before/after Brightness"
+    before=$(mean_luma "$o/$fmt.jpg") || die "$fmt: cannot decode the snapshot before Brightness"
+    after=$(mean_luma "$o/$fmt-bright.jpg") || die "$fmt: cannot decode the snapshot after Brightness"
     echo "$fmt: Brightness 0.6 applied: mean luma $before -> $after; AfMode refused with 400"
     [ "$after" -ge $((before + 10)) ] || die "$fmt: Brightness 0.6 did not brighten the picture ($before -> $after)"
 }

@@ -55,6 +55,20 @@ impl Drill {
             Drill::UntilRefused => "one address until refused",
         }
     }
+
+    /// The drill `--drills` names `name` (its short name).
+    pub fn parse(name: &str) -> anyhow::Result<Drill> {
+        Ok(match name {
+            "slowloris" => Drill::Slowloris,
+            "flood" => Drill::Flood,
+            "malformed" => Drill::Malformed,
+            "passwords" => Drill::Passwords,
+            "refused" => Drill::UntilRefused,
+            other => anyhow::bail!(
+                "unknown drill {other:?}: slowloris, flood, malformed, passwords, refused"
+            ),
+        })
+    }
 }
 
 /// Sizes of the drills (the by default; `--quick` divides them by 10).

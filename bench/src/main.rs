@@ -250,19 +250,6 @@ impl RunArgs {
     }
 }
 
-fn parse_drill(name: &str) -> anyhow::Result<attack::Drill> {
-    Ok(match name {
-        "slowloris" => attack::Drill::Slowloris,
-        "flood" => attack::Drill::Flood,
-        "malformed" => attack::Drill::Malformed,
-        "passwords" => attack::Drill::Passwords,
-        "refused" => attack::Drill::UntilRefused,
-        other => anyhow::bail!(
-            "unknown drill {other:?}: slowloris, flood, malformed, passwords, refused"
-        ),
-    })
-}
-
 fn parse_size(s: &str) -> Result<(usize, usize), String> {
     let (w, h) = s.split_once('x').ok_or("expected WxH")?;
     let n = |v: &str| v.parse::<usize>().map_err(|e| format!("{v:?}: {e}"));
@@ -357,7 +344,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 None => attack::Drill::ALL.to_vec(),
                 Some(names) => names
                     .iter()
-                    .map(|n| parse_drill(n))
+                    .map(|n| attack::Drill::parse(n))
                     .collect::<Result<Vec<_>, _>>()?,
             };
             let results = attack::run(&opts, &chosen)?;

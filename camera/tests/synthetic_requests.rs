@@ -170,11 +170,13 @@ fn stills_come_at_the_still_size_turned_like_the_stream_while_frames_go_on() {
     let mut s = settings(320, 240, PixelFormat::Nv12);
     (s.camera.still_width, s.camera.still_height) = (1280, 720);
     s.camera.rotation = Rotation::R90;
-    // 2 fps: the helper serves waiting requests once per frame, so the three requests, sent
-    // within a millisecond or so, land between two frames 500 ms apart (at 30 fps a busy
-    // machine's scheduler could put a frame between them: then two pictures, rightly).
+    // The helper serves waiting requests once per frame. Sent right after the first frame at
+    // 2 fps, the three requests land together in the 500 ms before the next one. (Sent right
+    // after Started, they could meet the capture loop's first pass, which serves the first
+    // request alone: then two pictures, rightly.)
     s.camera.fps = 2.0;
     let mut helper = start(&s, &[]);
+    next_frame_luma(&helper);
     for id in [1, 2, 3] {
         helper.commands().still(id).unwrap();
     }

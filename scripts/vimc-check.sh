@@ -34,7 +34,8 @@
 # Prints the time of each step.
 #
 # Environment: TRIXIE_ROOT (see trixie-root.sh), VIMC_TIMEOUT (guest run, s,
-# default 900), VIMC_MEMORY (MiB, default 1536).
+# default 900), VIMC_MEMORY (MiB, default 1536), VIMC_SMP (guest CPUs, default 2: vimc draws
+# its frames in the guest's kernel, which on one emulated CPU starves the server beside it).
 set -euo pipefail
 
 
@@ -238,7 +239,7 @@ boot_guest() {
     if awk -v r="$ROOT" 'index($2, r "/") == 1 { found = 1 } END { exit !found }' /proc/mounts; then
         die "the trixie root has active mounts (a concurrent run?)"
     fi
-    timeout "${VIMC_TIMEOUT:-900}" qemu-system-x86_64 -accel tcg -m "${VIMC_MEMORY:-1536}" -smp 1 -cpu max \
+    timeout "${VIMC_TIMEOUT:-900}" qemu-system-x86_64 -accel tcg -m "${VIMC_MEMORY:-1536}" -smp "${VIMC_SMP:-2}" -cpu max \
         -nographic -no-reboot -serial mon:stdio \
         -kernel "$ROOT/boot/vmlinuz-$KVER" -initrd "$WORK/initramfs.gz" \
         -append "console=ttyS0 panic=-1 loglevel=4" \

@@ -11,7 +11,8 @@
 #
 # The roots and build output stay in .trixie/ and target/ for the next run. With CI=true (a
 # one-off clone on a machine whose disk is shared) each is deleted as soon as no later step
-# needs it, and the cross targets are proven one at a time: kept, they would take ~20 GB.
+# needs it, and the cross targets are proven one at a time: kept, they take ~13 GB (the CI run
+# peaks at ~4 GB).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 quick=0

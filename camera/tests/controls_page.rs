@@ -11,7 +11,7 @@ mod common;
 mod python;
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::drill::Rig;
 use common::http::get;
@@ -28,14 +28,7 @@ fn the_controls_page_sets_a_control_and_echoes_what_the_camera_applied() {
         return;
     }
     let rig = Rig::start("controls-page", |_| {});
-    assert!(
-        rig.live_after(
-            Instant::now() - Duration::from_secs(1),
-            Duration::from_secs(10)
-        )
-        .is_some(),
-        "no live frame"
-    );
+    rig.assert_live(Duration::from_secs(10), "the controls page rig");
     let base = format!("http://{}", rig.addr());
     let script = format!(
         "{}/tests/controls_page/browser.py",

@@ -42,14 +42,7 @@ struct Fault {
 /// prints the figures.
 fn drill(name: &str, mut fault: impl FnMut(&Rig) -> Fault) {
     let rig = Rig::start(name, |_| {});
-    assert!(
-        rig.live_after(
-            Instant::now() - Duration::from_secs(1),
-            Duration::from_secs(10)
-        )
-        .is_some(),
-        "{name}: no live frame at start"
-    );
+    rig.assert_live(Duration::from_secs(10), &format!("{name}: at start"));
     let (mut to_placeholder, mut to_live) = (Vec::new(), Vec::new());
     for round in 0..drills() {
         // Steady live frames first.

@@ -36,14 +36,7 @@ fn camera_rig(tag: &str) -> Rig {
             c.height = 480;
         }
     });
-    assert!(
-        rig.live_after(
-            Instant::now() - Duration::from_secs(1),
-            Duration::from_secs(20)
-        )
-        .is_some(),
-        "no live frame from the virtual camera"
-    );
+    rig.assert_live(Duration::from_secs(20), "the virtual camera");
     rig
 }
 
@@ -181,12 +174,7 @@ fn a_pause_file_releases_the_camera_and_removing_it_resumes() {
             c.pause_file = Some(p2);
         }
     });
-    assert!(rig
-        .live_after(
-            Instant::now() - Duration::from_secs(1),
-            Duration::from_secs(20)
-        )
-        .is_some());
+    rig.assert_live(Duration::from_secs(20), "the pause rig");
     std::fs::write(&pause, b"").unwrap();
     let t = Instant::now();
     assert!(

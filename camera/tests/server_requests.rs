@@ -25,14 +25,7 @@ fn rig(tag: &str, still_timeout: Duration) -> Rig {
             c.still_timeout = still_timeout;
         }
     });
-    assert!(
-        rig.live_after(
-            Instant::now() - Duration::from_secs(1),
-            Duration::from_secs(10)
-        )
-        .is_some(),
-        "no live frame"
-    );
+    rig.assert_live(Duration::from_secs(10), "a still rig");
     rig
 }
 
@@ -336,12 +329,7 @@ fn every_camera_endpoint_needs_the_control_permission() {
             config.users = serde_json::from_value(users).expect("users");
         },
     );
-    assert!(rig
-        .live_after(
-            Instant::now() - Duration::from_secs(1),
-            Duration::from_secs(10)
-        )
-        .is_some());
+    rig.assert_live(Duration::from_secs(10), "an access rig");
     let addr = rig.addr();
     let endpoints = [
         ("GET", "/still.jpg"),

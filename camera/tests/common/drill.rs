@@ -225,6 +225,16 @@ impl Rig {
         self.wait_part(since, false, limit).map(|at| at - since)
     }
 
+    /// Asserts that live parts flow within `limit` (one from the last second counts), naming
+    /// `what` if they do not: how the tests make sure a rig streams before they begin.
+    pub fn assert_live(&self, limit: Duration, what: &str) {
+        let since = Instant::now() - Duration::from_secs(1);
+        assert!(
+            self.live_after(since, limit).is_some(),
+            "{what}: no live frame within {limit:?}"
+        );
+    }
+
     /// The stream's `last_error` once it contains `needle` (waits up to 10 s).
     pub fn error_containing(&self, needle: &str) -> String {
         let status = &self.running.as_ref().unwrap().state.streams[0].status;

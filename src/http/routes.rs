@@ -333,7 +333,7 @@ fn stream_response(
     s.demand.note();
     let shutdown = state.shutdown.clone();
     let body = MjpegBody::new(
-        s.slot.subscribe(),
+        &s.slot,
         fps.map(|f| Duration::from_secs_f64(1.0 / f64::from(f))),
         state.config.idle_resend,
         async move { shutdown.triggered().await },

@@ -26,15 +26,14 @@ use std::time::Duration;
 
 use bytes::{Buf, Bytes};
 use http_body::{Body, Frame as BodyFrame, SizeHint};
+use tokio::sync::watch;
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::{Instant, Sleep};
-use tokio_stream::wrappers::WatchStream;
-use tokio_stream::Stream;
 
 use super::conn;
 use super::wakeups::Wakeups;
 use crate::mjpeg::format::{closing_boundary, part_headers, PartBuf, PART_PREFIX};
-use crate::pipeline::slot::{Frame, FrameKind};
+use crate::pipeline::slot::{Frame, FrameKind, LatestFrame, PublishWaker};
 use crate::pipeline::stats::StreamStats;
 use pacer::{Pacer, Verdict};
 
@@ -42,6 +41,9 @@ use pacer::{Pacer, Verdict};
 const SHUTDOWN: u32 = 0;
 const FRAMES: u32 = 1;
 const TIMER: u32 = 2;
+
+/// The stream's slot is gone (the stream was removed): the body ends.
+struct Gone;
 
 /// Holds a client's place in the client limit and its count in the stream's stats.
 pub struct ClientSlot {
@@ -66,7 +68,11 @@ impl Drop for ClientSlot {
 }
 
 pub struct MjpegBody {
-    frames: WatchStream<Option<Arc<Frame>>>,
+    /// The stream's slot, read when a publish woke us (and counting us as a watcher).
+    frames: watch::Receiver<Option<Arc<Frame>>>,
+    /// Wakes us (source [`FRAMES`]) at the next publish once armed: only while we wait for a
+    /// new frame, not while pacing holds one back.
+    on_publish: PublishWaker,
     /// Newest frame seen in the slot.
     latest: Option<Arc<Frame>>,
     /// Sequence number of the last frame sent (0 = none yet).
@@ -92,7 +98,7 @@ pub struct MjpegBody {
 
 impl MjpegBody {
     pub fn new(
-        frames: tokio::sync::watch::Receiver<Option<Arc<Frame>>>,
+        frames: &LatestFrame,
         min_interval: Option<Duration>,
         idle_resend: Duration,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -100,9 +106,14 @@ impl MjpegBody {
         socket: Option<RawFd>,
         span: tracing::Span,
     ) -> Self {
+        let wakeups = Wakeups::new(3);
+        let on_publish = frames.wake_on_publish(wakeups.waker(FRAMES));
+        let mut frames = frames.subscribe();
+        let latest = frames.borrow_and_update().clone();
         Self {
-            frames: WatchStream::new(frames),
-            latest: None,
+            on_publish,
+            frames,
+            latest,
             sent_seq: 0,
             last_send: None,
             min_interval,
@@ -110,7 +121,7 @@ impl MjpegBody {
             timer: Box::pin(tokio::time::sleep(Duration::ZERO)),
             timer_at: None,
             shutdown: Box::pin(shutdown),
-            wakeups: Wakeups::new(3),
+            wakeups,
             boundary: closing_boundary(),
             slot,
             socket,
@@ -156,6 +167,26 @@ impl MjpegBody {
         Bytes::from_static(&PART_PREFIX[at..at + 1])
             .chain(Bytes::new())
             .chain(Bytes::new())
+    }
+
+    /// Takes the slot's frame if it changed since we last looked.
+    fn take_newest(&mut self) -> Result<bool, Gone> {
+        match self.frames.has_changed() {
+            Ok(true) => {
+                if let Some(frame) = self.frames.borrow_and_update().clone() {
+                    self.latest = Some(frame);
+                }
+                Ok(true)
+            }
+            Ok(false) => Ok(false),
+            Err(_) => Err(Gone),
+        }
+    }
+
+    /// Asks the slot to wake us at its next publish; true if a frame came in the meantime.
+    fn wait_for_frames(&mut self) -> Result<bool, Gone> {
+        self.on_publish.arm();
+        self.take_newest()
     }
 
     /// Arms the timer for `at` unless it fires sooner anyway; Ready if `at` has come.
@@ -205,20 +236,20 @@ impl Body for MjpegBody {
         {
             this.timer_at = None;
         }
-        if woken.has(FRAMES) {
-            // Drain the slot: only the newest frame matters.
-            let mut frames_cx = this.wakeups.context(FRAMES);
-            while let Poll::Ready(next) = Pin::new(&mut this.frames).poll_next(&mut frames_cx) {
-                match next {
-                    Some(frame) => this.latest = frame.or(this.latest.take()),
-                    None => return Poll::Ready(None), // the stream was removed
-                }
-            }
+        // Read the slot on every poll (an atomic load when nothing changed): a body held back
+        // by pacing is not woken by frames, and takes the newest when its timer fires.
+        if this.take_newest().is_err() {
+            return Poll::Ready(None); // the stream was removed
         }
         loop {
             let now = Instant::now();
             let Some(latest) = this.latest.clone() else {
-                return Poll::Pending; // no frame yet; the slot wakes us
+                // No frame yet: the next publish wakes us.
+                match this.wait_for_frames() {
+                    Ok(true) => continue,
+                    Ok(false) => return Poll::Pending,
+                    Err(Gone) => return Poll::Ready(None),
+                }
             };
             if latest.kind == FrameKind::EndOfStream {
                 tracing::debug!(parent: &this.span, "stream ends: the source asked to disconnect");
@@ -258,6 +289,12 @@ impl Body for MjpegBody {
                 let resend_at = this.last_send.map_or(now, |t| t + this.idle_resend);
                 if now >= resend_at {
                     return Poll::Ready(Some(Ok(BodyFrame::data(this.part(latest, now)))));
+                }
+                // Sent the newest: wait for the next publish, or the idle resend.
+                match this.wait_for_frames() {
+                    Ok(true) => continue,
+                    Ok(false) => {}
+                    Err(Gone) => return Poll::Ready(None),
                 }
                 resend_at
             };

@@ -78,6 +78,11 @@ impl Wakeups {
         Woken(self.shared.woken.swap(0, Ordering::AcqRel))
     }
 
+    /// The waker that marks `source`, for registering where a context cannot be passed.
+    pub fn waker(&self, source: u32) -> Waker {
+        self.wakers[source as usize].clone()
+    }
+
     /// A context whose waker marks `source` (poll that source's future with it).
     pub fn context(&self, source: u32) -> Context<'_> {
         Context::from_waker(&self.wakers[source as usize])

@@ -4,9 +4,17 @@
 //! newest frame whenever its socket can take more. Publishing replaces the slot in O(1) whatever
 //! the number of clients; a slow client skips frames, nothing is ever queued. Frames are shared
 //! by reference count: every client sends the same bytes.
+//!
+//! Stream clients do not re-arm a watch future for every frame: each registers one waker for
+//! its life ([`LatestFrame::wake_on_publish`]) and arms it when it wants the next frame; the
+//! client then reads the slot with [`watch::Receiver::borrow_and_update`]. At 200 clients the
+//! re-armed `changed()` futures (a boxed future and a locked waiter list per client and frame)
+//! were a seventh of the server's instructions; and a client held back by its fps cap or a
+//! slow link is no longer woken by frames it will not send.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{fence, AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::Waker;
 use std::time::{Instant, SystemTime};
 
 use bytes::Bytes;
@@ -67,8 +75,59 @@ pub struct NewFrame {
 /// The latest-frame slot of one stream. Cheap to clone (all clones share the slot).
 #[derive(Clone)]
 pub struct LatestFrame {
-    tx: Arc<watch::Sender<Option<Arc<Frame>>>>,
-    next_seq: Arc<AtomicU64>,
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    tx: watch::Sender<Option<Arc<Frame>>>,
+    next_seq: AtomicU64,
+    /// Watchers registered with [`LatestFrame::wake_on_publish`].
+    wakers: Arc<Mutex<Vec<Arc<Registration>>>>,
+}
+
+/// One [`PublishWaker`]'s waker, and whether it wants the next publish.
+struct Registration {
+    waker: Waker,
+    armed: AtomicBool,
+}
+
+impl Drop for Inner {
+    /// Wakes every registered watcher, armed or not: their receivers now see the slot closed.
+    fn drop(&mut self) {
+        for reg in self.wakers.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+            reg.waker.wake_by_ref();
+        }
+    }
+}
+
+/// A waker registered with [`LatestFrame::wake_on_publish`]; dropping it unregisters it.
+///
+/// It is one-shot, like a `changed()` future: a publish wakes it only if it was armed, and
+/// disarms it. A watcher that has nothing to do until a timer of its own fires (a client held
+/// back by its fps cap or by a full receive window) leaves it disarmed and is not woken by
+/// every frame; it reads the slot when its timer fires.
+pub struct PublishWaker {
+    wakers: Arc<Mutex<Vec<Arc<Registration>>>>,
+    reg: Arc<Registration>,
+}
+
+impl PublishWaker {
+    /// Asks to be woken by the next publish. Check the slot after arming (a frame published
+    /// just before is not announced again).
+    pub fn arm(&self) {
+        self.reg.armed.store(true, Ordering::SeqCst);
+        // Pairs with the fence in `publish`: either it sees us armed, or we see its frame.
+        fence(Ordering::SeqCst);
+    }
+}
+
+impl Drop for PublishWaker {
+    fn drop(&mut self) {
+        let mut list = self.wakers.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(i) = list.iter().position(|r| Arc::ptr_eq(r, &self.reg)) {
+            list.swap_remove(i);
+        }
+    }
 }
 
 impl Default for LatestFrame {
@@ -81,20 +140,24 @@ impl LatestFrame {
     pub fn new() -> Self {
         let (tx, _rx) = watch::channel(None);
         Self {
-            tx: Arc::new(tx),
-            next_seq: Arc::new(AtomicU64::new(1)),
+            inner: Arc::new(Inner {
+                tx,
+                next_seq: AtomicU64::new(1),
+                wakers: Arc::default(),
+            }),
         }
     }
 
-    /// Replaces the slot's frame. O(1): wakes the watchers, copies nothing.
+    /// Replaces the slot's frame: wakes the watchers (one wake each), copies nothing.
     /// Numbering and replacing happen in one step under the slot's lock, so frames never go
     /// back in sequence whoever publishes (a source and its supervisor's placeholder may race).
     pub fn publish(&self, frame: NewFrame) -> Arc<Frame> {
         let mut published = None;
-        self.tx.send_modify(|slot| {
+        let inner = &*self.inner;
+        inner.tx.send_modify(|slot| {
             let frame = Arc::new(Frame {
                 jpeg: frame.jpeg,
-                seq: self.next_seq.fetch_add(1, Ordering::Relaxed),
+                seq: inner.next_seq.fetch_add(1, Ordering::Relaxed),
                 captured_at: frame.captured_at,
                 published_at: Instant::now(),
                 width: frame.width,
@@ -105,22 +168,52 @@ impl LatestFrame {
             *slot = Some(frame.clone());
             published = Some(frame);
         });
+        // Pairs with the fence in `PublishWaker::arm`.
+        fence(Ordering::SeqCst);
+        for reg in inner
+            .wakers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+        {
+            if reg.armed.swap(false, Ordering::SeqCst) {
+                reg.waker.wake_by_ref();
+            }
+        }
         published.expect("send_modify runs its closure")
     }
 
     /// The newest frame, if any was published yet.
     pub fn latest(&self) -> Option<Arc<Frame>> {
-        self.tx.borrow().clone()
+        self.inner.tx.borrow().clone()
     }
 
     /// A receiver for async watchers (stream bodies, snapshot waits).
     pub fn subscribe(&self) -> watch::Receiver<Option<Arc<Frame>>> {
-        self.tx.subscribe()
+        self.inner.tx.subscribe()
+    }
+
+    /// Registers `waker` to be woken by the next publish after each [`PublishWaker::arm`]
+    /// (it starts armed), and when the slot is dropped. For watchers that wake for most frames
+    /// (stream bodies): one registration for their life instead of a `changed()` future per
+    /// frame. It does not count as a watcher; hold a [`subscribe`](Self::subscribe) receiver for
+    /// that (and to read the slot).
+    pub fn wake_on_publish(&self, waker: Waker) -> PublishWaker {
+        let reg = Arc::new(Registration {
+            waker,
+            armed: AtomicBool::new(true),
+        });
+        let wakers = Arc::clone(&self.inner.wakers);
+        wakers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(Arc::clone(&reg));
+        PublishWaker { wakers, reg }
     }
 
     /// Number of live subscribers (stream clients and waiting snapshots).
     pub fn watchers(&self) -> usize {
-        self.tx.receiver_count()
+        self.inner.tx.receiver_count()
     }
 }
 

@@ -10,7 +10,7 @@ use tokio::sync::Semaphore;
 fn body(slot: &LatestFrame, fps: Option<u32>, stats: Arc<StreamStats>) -> MjpegBody {
     let permit = Arc::new(Semaphore::new(1)).try_acquire_owned().unwrap();
     MjpegBody::new(
-        slot.subscribe(),
+        slot,
         fps.map(|f| Duration::from_secs_f64(1.0 / f as f64)),
         Duration::from_secs(1),
         std::future::pending(),
@@ -116,5 +116,68 @@ async fn fps_limit_spaces_parts() {
         t0.elapsed() >= Duration::from_millis(179),
         "{:?}",
         t0.elapsed()
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_body_ends_when_its_slot_goes_away() {
+    let slot = LatestFrame::new();
+    let stats = Arc::new(StreamStats::new("t", "test"));
+    let mut b = body(&slot, None, stats.clone());
+    publish(&slot, 1);
+    next_part(&mut b).await;
+    let waiting = tokio::spawn(async move { b.frame().await.is_none() });
+    tokio::task::yield_now().await;
+    drop(slot);
+    let ended = tokio::time::timeout(Duration::from_millis(500), waiting)
+        .await
+        .expect("the body ends at once, without waiting for its idle resend")
+        .unwrap();
+    assert!(ended, "the body ends (None), it sends nothing more");
+}
+
+/// Counts its wakes (the task's waker of a hand-polled body).
+struct CountWakes(std::sync::atomic::AtomicUsize);
+
+impl std::task::Wake for CountWakes {
+    fn wake(self: Arc<Self>) {
+        self.0.fetch_add(1, Relaxed);
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_body_held_back_by_its_fps_cap_is_not_woken_by_the_frames_it_skips() {
+    let slot = LatestFrame::new();
+    let stats = Arc::new(StreamStats::new("t", "test"));
+    let mut b = body(&slot, Some(2), stats);
+    publish(&slot, 1);
+    next_part(&mut b).await;
+    publish(&slot, 2);
+    let wakes = Arc::new(CountWakes(Default::default()));
+    let waker = std::task::Waker::from(wakes.clone());
+    let mut cx = Context::from_waker(&waker);
+    assert!(
+        Pin::new(&mut b).poll_frame(&mut cx).is_pending(),
+        "2 fps: the next part waits ~450 ms"
+    );
+    for n in 3..=9 {
+        publish(&slot, n);
+    }
+    assert_eq!(
+        wakes.0.load(Relaxed),
+        0,
+        "frames published while the cap holds the body back do not wake it"
+    );
+    let part = next_part(&mut b).await;
+    assert!(
+        part.windows(10).any(|w| w == [9u8; 10]),
+        "when the cap allows, the newest frame goes"
+    );
+    publish(&slot, 10);
+    assert!(Pin::new(&mut b).poll_frame(&mut cx).is_pending());
+    tokio::time::advance(Duration::from_millis(500)).await;
+    assert!(
+        wakes.0.load(Relaxed) >= 1,
+        "its pacing timer wakes it for the frame it held back"
     );
 }

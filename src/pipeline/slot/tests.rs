@@ -75,3 +75,42 @@ fn concurrent_publishers_never_put_an_older_frame_on_top() {
     assert_eq!(reader.join().unwrap(), 0, "the slot went back in sequence");
     assert_eq!(slot.latest().unwrap().seq, 4 * per_thread);
 }
+
+/// Counts its wakes.
+struct CountWakes(std::sync::atomic::AtomicUsize);
+
+impl std::task::Wake for CountWakes {
+    fn wake(self: Arc<Self>) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn a_publish_wakes_the_armed_wakers_once_each_until_their_handles_are_dropped() {
+    let slot = LatestFrame::new();
+    let count = |c: &Arc<CountWakes>| c.0.load(Ordering::SeqCst);
+    let (a, b) = (
+        Arc::new(CountWakes(Default::default())),
+        Arc::new(CountWakes(Default::default())),
+    );
+    let handle_a = slot.wake_on_publish(Waker::from(a.clone()));
+    let handle_b = slot.wake_on_publish(Waker::from(b.clone()));
+    assert_eq!(slot.watchers(), 0, "a waker alone is not a watcher");
+    slot.publish(new_frame(1));
+    assert_eq!((count(&a), count(&b)), (1, 1), "registered armed");
+    slot.publish(new_frame(2));
+    assert_eq!((count(&a), count(&b)), (1, 1), "one-shot: not armed again");
+    handle_a.arm();
+    slot.publish(new_frame(3));
+    assert_eq!((count(&a), count(&b)), (2, 1), "only the armed one");
+    handle_a.arm();
+    handle_b.arm();
+    drop(handle_a);
+    slot.publish(new_frame(4));
+    assert_eq!((count(&a), count(&b)), (2, 2), "unregistered: not woken");
+    let rx = slot.subscribe();
+    drop(slot);
+    assert_eq!(count(&b), 3, "woken when the slot goes, armed or not");
+    assert!(rx.has_changed().is_err(), "and its receiver sees it closed");
+    drop(handle_b);
+}

@@ -12,7 +12,8 @@
 //! [`FrameKind::EndOfStream`] marker (a stale source set to `disconnect`).
 //!
 //! The JPEG bytes are never copied: a part is a chain of (headers, shared JPEG, boundary). A poll
-//! touches only what woke the task ([`Wakeups`]): the slot, the timer or the shutdown signal.
+//! touches only what woke the task ([`Wakeups`]): the timer or the shutdown signal; the slot is
+//! read on every poll (one atomic load when nothing changed).
 
 mod pacer;
 
@@ -26,14 +27,13 @@ use std::time::Duration;
 
 use bytes::{Buf, Bytes};
 use http_body::{Body, Frame as BodyFrame, SizeHint};
-use tokio::sync::watch;
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::{Instant, Sleep};
 
 use super::conn;
 use super::wakeups::Wakeups;
 use crate::mjpeg::format::{closing_boundary, part_headers, PartBuf, PART_PREFIX};
-use crate::pipeline::slot::{Frame, FrameKind, LatestFrame, PublishWaker};
+use crate::pipeline::slot::{Frame, FrameKind, FrameWatch, LatestFrame};
 use crate::pipeline::stats::StreamStats;
 use pacer::{Pacer, Verdict};
 
@@ -41,9 +41,6 @@ use pacer::{Pacer, Verdict};
 const SHUTDOWN: u32 = 0;
 const FRAMES: u32 = 1;
 const TIMER: u32 = 2;
-
-/// The stream's slot is gone (the stream was removed): the body ends.
-struct Gone;
 
 /// Holds a client's place in the client limit and its count in the stream's stats.
 pub struct ClientSlot {
@@ -68,11 +65,9 @@ impl Drop for ClientSlot {
 }
 
 pub struct MjpegBody {
-    /// The stream's slot, read when a publish woke us (and counting us as a watcher).
-    frames: watch::Receiver<Option<Arc<Frame>>>,
-    /// Wakes us (source [`FRAMES`]) at the next publish once armed: only while we wait for a
-    /// new frame, not while pacing holds one back.
-    on_publish: PublishWaker,
+    /// Our watch on the stream's slot. Its publish wake (source [`FRAMES`]) is armed only while
+    /// we wait for a new frame, not while pacing holds one back.
+    frames: FrameWatch,
     /// Newest frame seen in the slot.
     latest: Option<Arc<Frame>>,
     /// Sequence number of the last frame sent (0 = none yet).
@@ -107,13 +102,9 @@ impl MjpegBody {
         span: tracing::Span,
     ) -> Self {
         let wakeups = Wakeups::new(3);
-        let on_publish = frames.wake_on_publish(wakeups.waker(FRAMES));
-        let mut frames = frames.subscribe();
-        let latest = frames.borrow_and_update().clone();
         Self {
-            on_publish,
-            frames,
-            latest,
+            frames: frames.watch(wakeups.waker(FRAMES)),
+            latest: None,
             sent_seq: 0,
             last_send: None,
             min_interval,
@@ -169,26 +160,6 @@ impl MjpegBody {
             .chain(Bytes::new())
     }
 
-    /// Takes the slot's frame if it changed since we last looked.
-    fn take_newest(&mut self) -> Result<bool, Gone> {
-        match self.frames.has_changed() {
-            Ok(true) => {
-                if let Some(frame) = self.frames.borrow_and_update().clone() {
-                    self.latest = Some(frame);
-                }
-                Ok(true)
-            }
-            Ok(false) => Ok(false),
-            Err(_) => Err(Gone),
-        }
-    }
-
-    /// Asks the slot to wake us at its next publish; true if a frame came in the meantime.
-    fn wait_for_frames(&mut self) -> Result<bool, Gone> {
-        self.on_publish.arm();
-        self.take_newest()
-    }
-
     /// Arms the timer for `at` unless it fires sooner anyway; Ready if `at` has come.
     fn wait_until(&mut self, at: Instant) -> Poll<()> {
         if self.timer_at.is_some_and(|armed| armed <= at) {
@@ -238,18 +209,20 @@ impl Body for MjpegBody {
         }
         // Read the slot on every poll (an atomic load when nothing changed): a body held back
         // by pacing is not woken by frames, and takes the newest when its timer fires.
-        if this.take_newest().is_err() {
-            return Poll::Ready(None); // the stream was removed
+        match this.frames.newest() {
+            Ok(frame) => this.latest = frame.or(this.latest.take()),
+            Err(_) => return Poll::Ready(None), // the stream was removed
         }
         loop {
             let now = Instant::now();
             let Some(latest) = this.latest.clone() else {
                 // No frame yet: the next publish wakes us.
-                match this.wait_for_frames() {
-                    Ok(true) => continue,
-                    Ok(false) => return Poll::Pending,
-                    Err(Gone) => return Poll::Ready(None),
+                match this.frames.arm() {
+                    Ok(Some(frame)) => this.latest = Some(frame),
+                    Ok(None) => return Poll::Pending,
+                    Err(_) => return Poll::Ready(None),
                 }
+                continue;
             };
             if latest.kind == FrameKind::EndOfStream {
                 tracing::debug!(parent: &this.span, "stream ends: the source asked to disconnect");
@@ -291,10 +264,13 @@ impl Body for MjpegBody {
                     return Poll::Ready(Some(Ok(BodyFrame::data(this.part(latest, now)))));
                 }
                 // Sent the newest: wait for the next publish, or the idle resend.
-                match this.wait_for_frames() {
-                    Ok(true) => continue,
-                    Ok(false) => {}
-                    Err(Gone) => return Poll::Ready(None),
+                match this.frames.arm() {
+                    Ok(Some(frame)) => {
+                        this.latest = Some(frame);
+                        continue;
+                    }
+                    Ok(None) => {}
+                    Err(_) => return Poll::Ready(None),
                 }
                 resend_at
             };

@@ -6,8 +6,7 @@
 //! by reference count: every client sends the same bytes.
 //!
 //! Stream clients do not re-arm a watch future for every frame: each registers one waker for
-//! its life ([`LatestFrame::wake_on_publish`]) and arms it when it wants the next frame; the
-//! client then reads the slot with [`watch::Receiver::borrow_and_update`]. At 200 clients the
+//! its life ([`LatestFrame::watch`]) and arms it when it wants the next frame. At 200 clients the
 //! re-armed `changed()` futures (a boxed future and a locked waiter list per client and frame)
 //! were a seventh of the server's instructions; and a client held back by its fps cap or a
 //! slow link is no longer woken by frames it will not send.
@@ -81,11 +80,11 @@ pub struct LatestFrame {
 struct Inner {
     tx: watch::Sender<Option<Arc<Frame>>>,
     next_seq: AtomicU64,
-    /// Watchers registered with [`LatestFrame::wake_on_publish`].
+    /// The wakers of the [`FrameWatch`]es.
     wakers: Arc<Mutex<Vec<Arc<Registration>>>>,
 }
 
-/// One [`PublishWaker`]'s waker, and whether it wants the next publish.
+/// One [`FrameWatch`]'s waker, and whether it wants the next publish.
 struct Registration {
     waker: Waker,
     armed: AtomicBool,
@@ -100,28 +99,47 @@ impl Drop for Inner {
     }
 }
 
-/// A waker registered with [`LatestFrame::wake_on_publish`]; dropping it unregisters it.
+/// A stream client's watch on the slot ([`LatestFrame::watch`]): reads the newest frame and
+/// asks to be woken by the next publish. It counts as a watcher while it lives.
 ///
-/// It is one-shot, like a `changed()` future: a publish wakes it only if it was armed, and
-/// disarms it. A watcher that has nothing to do until a timer of its own fires (a client held
-/// back by its fps cap or by a full receive window) leaves it disarmed and is not woken by
-/// every frame; it reads the slot when its timer fires.
-pub struct PublishWaker {
+/// The wake is one-shot, like a `changed()` future: a publish wakes the watch only if it was
+/// armed ([`FrameWatch::arm`]), and disarms it. A client that has nothing to do until a timer of
+/// its own fires (held back by its fps cap or by a full receive window) leaves it disarmed and
+/// is not woken by every frame; it reads the slot when its timer fires.
+pub struct FrameWatch {
+    rx: watch::Receiver<Option<Arc<Frame>>>,
+    /// The slot's registrations, not the slot itself: a watch must not keep the slot (and so
+    /// its sender) alive, or it would never see the slot closed.
     wakers: Arc<Mutex<Vec<Arc<Registration>>>>,
     reg: Arc<Registration>,
 }
 
-impl PublishWaker {
-    /// Asks to be woken by the next publish. Check the slot after arming (a frame published
-    /// just before is not announced again).
-    pub fn arm(&self) {
+/// The slot is gone (its stream was removed).
+#[derive(Debug)]
+pub struct SlotClosed;
+
+impl FrameWatch {
+    /// The newest frame if one was published since the last look (the first look: the slot's
+    /// frame, if any).
+    pub fn newest(&mut self) -> Result<Option<Arc<Frame>>, SlotClosed> {
+        match self.rx.has_changed() {
+            Ok(true) => Ok(self.rx.borrow_and_update().clone()),
+            Ok(false) => Ok(None),
+            Err(_) => Err(SlotClosed),
+        }
+    }
+
+    /// Asks to be woken by the next publish, and looks once more: a frame published while we
+    /// armed is returned here, not announced again.
+    pub fn arm(&mut self) -> Result<Option<Arc<Frame>>, SlotClosed> {
         self.reg.armed.store(true, Ordering::SeqCst);
         // Pairs with the fence in `publish`: either it sees us armed, or we see its frame.
         fence(Ordering::SeqCst);
+        self.newest()
     }
 }
 
-impl Drop for PublishWaker {
+impl Drop for FrameWatch {
     fn drop(&mut self) {
         let mut list = self.wakers.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(i) = list.iter().position(|r| Arc::ptr_eq(r, &self.reg)) {
@@ -168,7 +186,7 @@ impl LatestFrame {
             *slot = Some(frame.clone());
             published = Some(frame);
         });
-        // Pairs with the fence in `PublishWaker::arm`.
+        // Pairs with the fence in `FrameWatch::arm`.
         fence(Ordering::SeqCst);
         for reg in inner
             .wakers
@@ -193,12 +211,10 @@ impl LatestFrame {
         self.inner.tx.subscribe()
     }
 
-    /// Registers `waker` to be woken by the next publish after each [`PublishWaker::arm`]
-    /// (it starts armed), and when the slot is dropped. For watchers that wake for most frames
-    /// (stream bodies): one registration for their life instead of a `changed()` future per
-    /// frame. It does not count as a watcher; hold a [`subscribe`](Self::subscribe) receiver for
-    /// that (and to read the slot).
-    pub fn wake_on_publish(&self, waker: Waker) -> PublishWaker {
+    /// A watch for a stream client, whose `waker` the next publish after each
+    /// [`FrameWatch::arm`] wakes (it starts armed), and the slot's end. One registration for
+    /// the client's life instead of a `changed()` future per frame.
+    pub fn watch(&self, waker: Waker) -> FrameWatch {
         let reg = Arc::new(Registration {
             waker,
             armed: AtomicBool::new(true),
@@ -208,10 +224,12 @@ impl LatestFrame {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push(Arc::clone(&reg));
-        PublishWaker { wakers, reg }
+        let mut rx = self.subscribe();
+        rx.mark_changed(); // the first look returns the slot's frame
+        FrameWatch { rx, wakers, reg }
     }
 
-    /// Number of live subscribers (stream clients and waiting snapshots).
+    /// Number of live subscribers (stream clients' watches and waiting snapshots).
     pub fn watchers(&self) -> usize {
         self.inner.tx.receiver_count()
     }

@@ -30,6 +30,15 @@ fn publish(slot: &LatestFrame, byte: u8) {
     });
 }
 
+/// A slot and a body that has sent the slot's first frame (byte 1).
+async fn after_first_part(fps: Option<u32>) -> (LatestFrame, MjpegBody) {
+    let slot = LatestFrame::new();
+    let mut b = body(&slot, fps, Arc::new(StreamStats::new("t", "test")));
+    publish(&slot, 1);
+    next_part(&mut b).await;
+    (slot, b)
+}
+
 async fn next_part(b: &mut MjpegBody) -> Vec<u8> {
     let mut data = b.frame().await.unwrap().unwrap().into_data().unwrap();
     data.copy_to_bytes(data.remaining()).to_vec()
@@ -105,10 +114,7 @@ async fn end_of_stream_marker_ends_running_and_new_bodies() {
 
 #[tokio::test(start_paused = true)]
 async fn fps_limit_spaces_parts() {
-    let slot = LatestFrame::new();
-    let mut b = body(&slot, Some(5), Arc::new(StreamStats::new("t", "test")));
-    publish(&slot, 1);
-    next_part(&mut b).await;
+    let (slot, mut b) = after_first_part(Some(5)).await;
     let t0 = Instant::now();
     publish(&slot, 2);
     next_part(&mut b).await;
@@ -121,11 +127,7 @@ async fn fps_limit_spaces_parts() {
 
 #[tokio::test(start_paused = true)]
 async fn a_body_ends_when_its_slot_goes_away() {
-    let slot = LatestFrame::new();
-    let stats = Arc::new(StreamStats::new("t", "test"));
-    let mut b = body(&slot, None, stats.clone());
-    publish(&slot, 1);
-    next_part(&mut b).await;
+    let (slot, mut b) = after_first_part(None).await;
     let waiting = tokio::spawn(async move { b.frame().await.is_none() });
     tokio::task::yield_now().await;
     drop(slot);
@@ -147,11 +149,7 @@ impl std::task::Wake for CountWakes {
 
 #[tokio::test(start_paused = true)]
 async fn a_body_held_back_by_its_fps_cap_is_not_woken_by_the_frames_it_skips() {
-    let slot = LatestFrame::new();
-    let stats = Arc::new(StreamStats::new("t", "test"));
-    let mut b = body(&slot, Some(2), stats);
-    publish(&slot, 1);
-    next_part(&mut b).await;
+    let (slot, mut b) = after_first_part(Some(2)).await;
     publish(&slot, 2);
     let wakes = Arc::new(CountWakes(Default::default()));
     let waker = std::task::Waker::from(wakes.clone());

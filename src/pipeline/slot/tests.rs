@@ -86,31 +86,37 @@ impl std::task::Wake for CountWakes {
 }
 
 #[test]
-fn a_publish_wakes_the_armed_wakers_once_each_until_their_handles_are_dropped() {
+fn a_publish_wakes_the_armed_watches_once_each_until_they_are_dropped() {
     let slot = LatestFrame::new();
     let count = |c: &Arc<CountWakes>| c.0.load(Ordering::SeqCst);
     let (a, b) = (
         Arc::new(CountWakes(Default::default())),
         Arc::new(CountWakes(Default::default())),
     );
-    let handle_a = slot.wake_on_publish(Waker::from(a.clone()));
-    let handle_b = slot.wake_on_publish(Waker::from(b.clone()));
-    assert_eq!(slot.watchers(), 0, "a waker alone is not a watcher");
+    let mut watch_a = slot.watch(Waker::from(a.clone()));
+    let mut watch_b = slot.watch(Waker::from(b.clone()));
+    assert_eq!(slot.watchers(), 2, "each watch counts as a watcher");
     slot.publish(new_frame(1));
     assert_eq!((count(&a), count(&b)), (1, 1), "registered armed");
     slot.publish(new_frame(2));
     assert_eq!((count(&a), count(&b)), (1, 1), "one-shot: not armed again");
-    handle_a.arm();
+    assert_eq!(watch_a.newest().unwrap().unwrap().jpeg[0], 2, "the newest");
+    assert!(
+        matches!(watch_a.arm(), Ok(None)),
+        "nothing new since the last look"
+    );
     slot.publish(new_frame(3));
     assert_eq!((count(&a), count(&b)), (2, 1), "only the armed one");
-    handle_a.arm();
-    handle_b.arm();
-    drop(handle_a);
+    let _ = watch_a.arm().unwrap();
+    let _ = watch_b.arm().unwrap();
+    drop(watch_a);
+    assert_eq!(slot.watchers(), 1);
     slot.publish(new_frame(4));
     assert_eq!((count(&a), count(&b)), (2, 2), "unregistered: not woken");
-    let rx = slot.subscribe();
     drop(slot);
     assert_eq!(count(&b), 3, "woken when the slot goes, armed or not");
-    assert!(rx.has_changed().is_err(), "and its receiver sees it closed");
-    drop(handle_b);
+    assert!(
+        matches!(watch_b.newest(), Err(SlotClosed)),
+        "and it sees the slot closed"
+    );
 }
